@@ -1,0 +1,47 @@
+"""Numerical gradients by centred differences, to check hand-written backward passes.
+
+For a function ``f`` whose output is contracted with a fixed upstream gradient
+``dout`` (so that the loss is ``L = sum(f(x) * dout)``),
+
+    dL/dx[k] ~ (L(x + eps e_k) - L(x - eps e_k)) / (2 eps),
+
+with an error of order eps^2. The input is copied to float64 first, and the
+caller's array is never touched (CS231n's ``eval_numerical_gradient_array``
+perturbs its argument in place).
+"""
+
+import numpy as np
+
+
+def numerical_gradient(f, x, dout, eps=1e-6):
+    """dL/dx of ``L = sum(f(x) * dout)``, by centred differences, in float64.
+
+    ``f`` takes an array shaped like ``x`` and returns an array shaped like ``dout``.
+    """
+    x = np.array(x, dtype=np.float64)  # a copy: the caller's array stays as it was
+    dout = np.asarray(dout, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        old = x[k]
+        x[k] = old + eps
+        plus = np.sum(np.asarray(f(x), dtype=np.float64) * dout)
+        x[k] = old - eps
+        minus = np.sum(np.asarray(f(x), dtype=np.float64) * dout)
+        x[k] = old
+        grad[k] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def relative_error(a, b):
+    """max |a - b| / max(|a| + |b|), a scale-free distance; 0 when both are 0."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"relative_error: expected equal shapes, got {a.shape} and {b.shape}")
+    scale = np.max(np.abs(a) + np.abs(b), initial=0.0)
+    return 0.0 if scale == 0 else float(np.max(np.abs(a - b)) / scale)
+
+
+def gradient_check(f, x, analytic, dout, eps=1e-6):
+    """Relative error between an analytic gradient and the centred-difference one."""
+    return relative_error(analytic, numerical_gradient(f, x, dout, eps))

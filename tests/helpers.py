@@ -1,0 +1,34 @@
+"""Shared test data: random inputs with non-zero biases and non-zero initial states."""
+
+import numpy as np
+
+from lstm_lessons import VARIANT_NAMES
+
+# Every switch alone, plus the combinations the course uses.
+ALL_VARIANTS = [*VARIANT_NAMES, "cifg+peephole", "nfg+peephole", "hard_sigmoid+peephole+noaf"]
+
+SHAPES = [  # (T, N, D, H): batch 1 and > 1, T = 1 and long, D != H
+    (1, 1, 3, 2),
+    (6, 4, 5, 3),
+    (60, 2, 2, 7),
+]
+
+
+def random_inputs(T, N, D, H, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((T, N, D)).astype(dtype)
+    h0 = rng.standard_normal((N, H)).astype(dtype) * 0.5
+    c0 = rng.standard_normal((N, H)).astype(dtype)
+    return x, h0, c0
+
+
+def randomise_biases(params, seed=1):
+    """Shift every bias and peephole weight away from zero by 0.1 to 0.5."""
+    rng = np.random.default_rng(seed)
+    out = dict(params)
+    for k in out:
+        if k.startswith("b") or k.startswith("p_"):
+            out[k] = out[k] + rng.uniform(0.1, 0.5, size=out[k].shape) * rng.choice(
+                [-1, 1], size=out[k].shape
+            )
+    return out
