@@ -22,18 +22,29 @@ HARD_SIGMOID_SLOPE = 0.2
 HARD_SIGMOID_OFFSET = 0.5
 
 
-def sigmoid(x):
-    """Logistic sigmoid, without overflow for any finite input.
+def sigmoid(x, out=None):
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, without overflow for any input.
 
-    The textbook form ``1 / (1 + exp(-x))`` overflows in ``exp`` for
-    x < -89 (float32) or x < -710 (float64). Both branches below only ever
-    exponentiate a non-positive number, so ``e`` lies in (0, 1]:
-    ``1 / (1 + e)`` for x >= 0 and ``e / (1 + e)`` for x < 0.
+    ``exp(-x)`` overflows for x below -log(max float), about -88.7 in float32
+    and -709.8 in float64, so x is first clamped to 1 above that. This changes
+    only results already smaller than the smallest normal number (the value
+    at the clamp is e / max float, below ``tiny``), so the answer stays within ``tiny`` of
+    the exact one everywhere and keeps full relative accuracy above it; the
+    ``1 / (1 + e)`` form also keeps the left tail, where ``0.5 * (1 + tanh(x / 2))``
+    would round ``sigmoid(-20)`` in float32 to 0. Five passes, no temporaries:
+    the cell calls it once per gate and step. ``out`` may be ``x`` itself.
     """
     x = np.asarray(x)
-    e = np.exp(-np.abs(x))
-    r = 1.0 / (1.0 + e)
-    return np.where(x >= 0, r, e * r).astype(x.dtype, copy=False)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if out is None:
+        out = np.empty_like(x)
+    np.maximum(x, 1.0 - np.log(np.finfo(x.dtype).max), out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    np.reciprocal(out, out=out)
+    return out
 
 
 def sigmoid_grad(y):
@@ -41,14 +52,20 @@ def sigmoid_grad(y):
     return y * (1.0 - y)
 
 
-def hard_sigmoid(x, slope=HARD_SIGMOID_SLOPE, offset=HARD_SIGMOID_OFFSET):
+def hard_sigmoid(x, out=None, slope=HARD_SIGMOID_SLOPE, offset=HARD_SIGMOID_OFFSET):
     """Piecewise-linear sigmoid ``min(1, max(0, slope * x + offset))``.
 
     It reaches exactly 0 and 1 (the logistic sigmoid only approaches them),
     which is what lets a gate close or open completely.
     """
     x = np.asarray(x)
-    return np.clip(slope * x + offset, 0.0, 1.0).astype(x.dtype, copy=False)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    if out is None:
+        out = np.empty_like(x)
+    np.multiply(x, slope, out=out)
+    out += offset
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 def hard_sigmoid_grad(y, slope=HARD_SIGMOID_SLOPE):
@@ -61,8 +78,11 @@ def tanh_grad(y):
     return 1.0 - y * y
 
 
-def identity(x):
-    return np.asarray(x)
+def identity(x, out=None):
+    if out is None:
+        return np.asarray(x)
+    out[...] = x
+    return out
 
 
 def identity_grad(y):
@@ -70,7 +90,7 @@ def identity_grad(y):
 
 
 class Activation(NamedTuple):
-    """A function ``fn(x) -> y`` with its derivative ``grad(y) -> dy/dx``."""
+    """A function ``fn(x, out=None) -> y`` with its derivative ``grad(y) -> dy/dx``."""
 
     name: str
     fn: Callable

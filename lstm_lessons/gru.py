@@ -130,7 +130,8 @@ def gru_forward(x, h0, params):
     _check_inputs(x, h0, params, "TND", "h0")
     T, N, D = x.shape
     H = h0.shape[1]
-    ax = (x.reshape(T * N, D) @ params["W_x"] + params["b"]).reshape(T, N, 3 * H)
+    ax = (x.reshape(T * N, D) @ params["W_x"]).reshape(T, N, 3 * H)
+    ax += params["b"]
     h = np.empty((T + 1, N, H), dtype=x.dtype)
     r, z, m, n = (np.empty((T, N, H), dtype=x.dtype) for _ in range(4))
     h[0] = h0

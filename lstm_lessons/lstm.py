@@ -63,76 +63,80 @@ def _blocks(a, gates, H):
     return {k: a[..., n * H : (n + 1) * H] for n, k in enumerate(gates)}
 
 
-def _cell(a, c_prev, params, v):
-    """The cell's equations from the pre-activation ``a`` (N, G*H) on.
+def _cell(a, c_prev, params, v, c, tc, h):
+    """The cell's equations from the pre-activation ``a`` (N, G*H) on, in place.
 
-    Returns the gate values i, f, g, o (a gate the variant lacks is the number
-    1.0, and under CIFG f is 1 - i), then c, tanh(c) and h.
+    Each gate's value overwrites its own block of ``a`` (the cache keeps
+    them there), and c, tc = tanh(c) and h are written into the given (N, H)
+    arrays, so the time loop allocates almost nothing. Returns i, f, g, o:
+    views of ``a``, or the number 1.0 for a gate the variant lacks (and
+    ``1 - i`` for f under CIFG).
     """
-    H = c_prev.shape[1]
     sigma = get_activation(v.gate_fn).fn
-    blk = _blocks(a, v.gates, H)
+    blk = _blocks(a, v.gates, c_prev.shape[1])
     a_i, a_f, a_g, a_o = blk.get("i"), blk.get("f"), blk["g"], blk.get("o")
     if v.peephole and v.input_gate:
-        a_i = a_i + params["p_i"] * c_prev  # peephole: i reads c_{t-1}
+        a_i += params["p_i"] * c_prev  # peephole: i reads c_{t-1}
     if v.peephole and v.has_f_block:
-        a_f = a_f + params["p_f"] * c_prev  # peephole: f reads c_{t-1}
+        a_f += params["p_f"] * c_prev  # peephole: f reads c_{t-1}
 
-    i = sigma(a_i) if v.input_gate else 1.0
+    i = sigma(a_i, out=a_i) if v.input_gate else 1.0
     if v.cifg:
         f = 1.0 - i
     else:
-        f = sigma(a_f) if v.forget_gate else 1.0
-    g = np.tanh(a_g) if v.input_activation else a_g
-    c = f * c_prev + i * g  # (N, H)
+        f = sigma(a_f, out=a_f) if v.forget_gate else 1.0
+    g = np.tanh(a_g, out=a_g) if v.input_activation else a_g
+    c[...] = f * c_prev + i * g
     if v.peephole and v.output_gate:
-        a_o = a_o + params["p_o"] * c  # peephole: o reads c_t, the new state
-    o = sigma(a_o) if v.output_gate else 1.0
-    tc = np.tanh(c) if v.output_activation else c
-    h = o * tc  # (N, H)
-    return i, f, g, o, c, tc, h
+        a_o += params["p_o"] * c  # peephole: o reads c_t, the new state
+    o = sigma(a_o, out=a_o) if v.output_gate else 1.0
+    if v.output_activation:
+        np.tanh(c, out=tc)
+    else:
+        tc[...] = c
+    np.multiply(o, tc, out=h)  # h = o * tc
+    return i, f, g, o
 
 
-def _cell_backward(dh, dc, i, f, g, o, c_prev, c, tc, params, v):
-    """Reverse of :func:`_cell`: from dL/dh and dL/dc to dL/da (N, G*H) and dL/dc_prev.
+def _cell_backward(dh, dc, i, f, g, o, c_prev, c, tc, params, v, da):
+    """Reverse of :func:`_cell`: from dL/dh and dL/dc to dL/da and dL/dc_prev.
 
     ``dc`` is the gradient that reaches c from the future (through c_{t+1});
-    the gradient through h is added here. Returns ``da, dc_prev, dpeep``.
+    the gradient through h is added here. dL/da is written into ``da``
+    (N, G*H), block by block. Returns ``dc_prev`` and the peephole gradients.
     """
     gate = get_activation(v.gate_fn)
     phi_c = TANH if v.output_activation else IDENTITY
     phi_g = TANH if v.input_activation else IDENTITY
-    da = {}
+    blk = _blocks(da, v.gates, c.shape[1])
     dpeep = {}
 
     do = dh * tc  # h = o * tc
     dc = dc + dh * o * phi_c.grad(tc)
     if v.output_gate:
-        da["o"] = do * gate.grad(o)
+        np.multiply(do, gate.grad(o), out=blk["o"])
         if v.peephole:  # o read c
-            dc = dc + da["o"] * params["p_o"]
-            dpeep["p_o"] = (da["o"] * c).sum(axis=0)
+            dc += blk["o"] * params["p_o"]
+            dpeep["p_o"] = (blk["o"] * c).sum(axis=0)
 
     dc_prev = dc * f  # c = f * c_prev + i * g
     di = dc * g
-    dg = dc * i
     df = dc * c_prev
     if v.cifg:
-        di = di - df  # f = 1 - i
+        di -= df  # f = 1 - i
     if v.input_gate:
-        da["i"] = di * gate.grad(i)
+        np.multiply(di, gate.grad(i), out=blk["i"])
     if v.has_f_block:
-        da["f"] = df * gate.grad(f)
-    da["g"] = dg * phi_g.grad(g)
+        np.multiply(df, gate.grad(f), out=blk["f"])
+    np.multiply(dc * i, phi_g.grad(g), out=blk["g"])  # dg = dc * i
 
     if v.peephole and v.input_gate:  # i read c_prev
-        dc_prev = dc_prev + da["i"] * params["p_i"]
-        dpeep["p_i"] = (da["i"] * c_prev).sum(axis=0)
+        dc_prev += blk["i"] * params["p_i"]
+        dpeep["p_i"] = (blk["i"] * c_prev).sum(axis=0)
     if v.peephole and v.has_f_block:  # f read c_prev
-        dc_prev = dc_prev + da["f"] * params["p_f"]
-        dpeep["p_f"] = (da["f"] * c_prev).sum(axis=0)
-
-    return np.concatenate([da[k] for k in v.gates], axis=1), dc_prev, dpeep
+        dc_prev += blk["f"] * params["p_f"]
+        dpeep["p_f"] = (blk["f"] * c_prev).sum(axis=0)
+    return dc_prev, dpeep
 
 
 def _check_inputs(x, h_prev, c_prev, params, variant, x_letters):
@@ -168,7 +172,8 @@ def lstm_step_forward(x, h_prev, c_prev, params, variant="standard"):
     """One step: x (N, D), h_prev (N, H), c_prev (N, H) -> h (N, H), c (N, H), cache."""
     v = _check_inputs(x, h_prev, c_prev, params, variant, "ND")
     a = x @ params["W_x"] + h_prev @ params["W_h"] + params["b"]  # (N, G*H)
-    i, f, g, o, c, tc, h = _cell(a, c_prev, params, v)
+    c, tc, h = (np.empty_like(c_prev) for _ in range(3))
+    i, f, g, o = _cell(a, c_prev, params, v, c, tc, h)
     return h, c, StepCache(x, h_prev, c_prev, i, f, g, o, c, tc, params, v)
 
 
@@ -179,7 +184,8 @@ def lstm_step_backward(dh, dc, cache):
     check_shape("dh", dh, c.shape, "NH")
     check_array("dc", dc, "NH", x.dtype)
     check_shape("dc", dc, c.shape, "NH")
-    da, dc_prev, dpeep = _cell_backward(dh, dc, i, f, g, o, c_prev, c, tc, params, v)
+    da = np.empty((x.shape[0], params["W_h"].shape[1]), dtype=x.dtype)  # (N, G*H)
+    dc_prev, dpeep = _cell_backward(dh, dc, i, f, g, o, c_prev, c, tc, params, v, da)
     dx = da @ params["W_x"].T  # (N, D)
     dh_prev = da @ params["W_h"].T  # (N, H)
     grads = {"W_x": x.T @ da, "W_h": h_prev.T @ da, "b": da.sum(axis=0), **dpeep}
@@ -231,23 +237,18 @@ def lstm_forward(x, h0, c0, params, variant="standard"):
     H = h0.shape[1]
     G = len(v.gates)
     W_h = params["W_h"]
-    # All steps' input projections in one matmul: only h_prev @ W_h must wait for the previous step.
-    ax = (x.reshape(T * N, D) @ params["W_x"] + params["b"]).reshape(T, N, G * H)
-
+    # All steps' input projections in one matmul: only h_prev @ W_h must wait for the
+    # previous step. The gates are then computed in place, in the cache's own array.
+    acts = (x.reshape(T * N, D) @ params["W_x"]).reshape(T, N, G * H)
+    acts += params["b"]  # in place: `x @ W_x + b` would allocate and fill a second (T, N, G*H)
     h = np.empty((T + 1, N, H), dtype=x.dtype)
     c = np.empty((T + 1, N, H), dtype=x.dtype)
     tc = np.empty((T, N, H), dtype=x.dtype)
-    acts = np.empty((T, N, G * H), dtype=x.dtype)
     h[0], c[0] = h0, c0
     for t in range(T):
-        a = ax[t] + h[t] @ W_h  # (N, G*H)
-        i, f, g, o, c[t + 1], tc[t], h[t + 1] = _cell(a, c[t], params, v)
-        stored = _blocks(acts[t], v.gates, H)
-        for k, value in zip("igo", (i, g, o), strict=True):
-            if k in stored:
-                stored[k][...] = value
-        if "f" in stored:
-            stored["f"][...] = f
+        a = acts[t]
+        a += h[t] @ W_h  # a = x W_x + b + h_prev W_h, (N, G*H)
+        _cell(a, c[t], params, v, c[t + 1], tc[t], h[t + 1])
 
     for arr in (h, c, tc, acts):
         arr.flags.writeable = False
@@ -280,8 +281,8 @@ def lstm_backward(dhs, cache, dcs=None):
         dh_t = dhs[t] + dh_next
         dc_t = dc_next if dcs is None else dc_next + dcs[t]
         i, f, g, o = cache.gates(t)
-        da[t], dc_next, dp = _cell_backward(
-            dh_t, dc_t, i, f, g, o, c[t], c[t + 1], tc[t], params, v
+        dc_next, dp = _cell_backward(
+            dh_t, dc_t, i, f, g, o, c[t], c[t + 1], tc[t], params, v, da[t]
         )
         dh_next = da[t] @ W_h.T  # (N, H)
         for p in dp:

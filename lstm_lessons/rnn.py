@@ -80,7 +80,8 @@ def rnn_forward(x, h0, params):
     _check_inputs(x, h0, params, "TND", "h0")
     T, N, D = x.shape
     H = h0.shape[1]
-    ax = (x.reshape(T * N, D) @ params["W_x"] + params["b"]).reshape(T, N, H)
+    ax = (x.reshape(T * N, D) @ params["W_x"]).reshape(T, N, H)
+    ax += params["b"]
     h = np.empty((T + 1, N, H), dtype=x.dtype)
     h[0] = h0
     for t in range(T):

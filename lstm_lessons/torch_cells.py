@@ -104,8 +104,9 @@ class LSTM(nn.Module):
         ax = x @ self.weight_ih_l0.T + (self.bias_ih_l0 + self.bias_hh_l0)  # (T, N, G*H)
         W_hh_T = self.weight_hh_l0.T
         outputs = []
-        for t in range(T):
-            h, c = self._cell(torch.addmm(ax[t], h, W_hh_T), c)
+        # unbind, not ax[t]: each ax[t] would cost a zero-filled (T, N, G*H) gradient in backward.
+        for ax_t in ax.unbind(0):
+            h, c = self._cell(torch.addmm(ax_t, h, W_hh_T), c)
             outputs.append(h)
         return torch.stack(outputs), (h.unsqueeze(0), c.unsqueeze(0))
 
@@ -131,11 +132,13 @@ class GRU(nn.Module):
         h = x.new_zeros(N, H) if hx is None else hx[0]
         ax = x @ self.weight_ih_l0.T + self.bias_ih_l0  # (T, N, 3H)
         outputs = []
-        for t in range(T):
-            ah = h @ self.weight_hh_l0.T + self.bias_hh_l0  # (N, 3H)
-            r = torch.sigmoid(ax[t, :, :H] + ah[:, :H])
-            z = torch.sigmoid(ax[t, :, H : 2 * H] + ah[:, H : 2 * H])
-            n = torch.tanh(ax[t, :, 2 * H :] + r * ah[:, 2 * H :])
+        for ax_t in ax.unbind(0):  # see LSTM.forward
+            ah = torch.addmm(self.bias_hh_l0, h, self.weight_hh_l0.T)  # (N, 3H)
+            ax_r, ax_z, ax_n = ax_t.split(H, dim=1)
+            ah_r, ah_z, ah_n = ah.split(H, dim=1)
+            r = torch.sigmoid(ax_r + ah_r)
+            z = torch.sigmoid(ax_z + ah_z)
+            n = torch.tanh(ax_n + r * ah_n)
             h = (1.0 - z) * n + z * h
             outputs.append(h)
         return torch.stack(outputs), h.unsqueeze(0)

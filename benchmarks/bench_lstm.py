@@ -1,0 +1,137 @@
+"""Time the NumPy LSTM against torch.nn.LSTM, and both against the bare matrix products.
+
+Run: ``python benchmarks/bench_lstm.py`` (about a minute on 2 cores). Prints a
+Markdown table. Every row is the median of ``--repeats`` runs in this one
+process, with NumPy's BLAS and torch limited to the same number of threads.
+
+The floor row times only the matrix products an LSTM over T steps cannot
+avoid: one (T*N, D) @ (D, 4H) for the input projections and T products
+(N, H) @ (H, 4H) for the recurrence, and for the backward pass the matching
+transposed products. No LSTM on this CPU can be faster than that.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import lstm_lessons as ll
+from lstm_lessons.torch_cells import LSTM
+
+
+def median_time(fn, repeats):
+    fn()  # warm-up: first-call allocations and lazy initialisation
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def floor_products(T, N, D, H, dtype, backward):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((T * N, D)).astype(dtype)
+    h = rng.standard_normal((N, H)).astype(dtype)
+    W_x = rng.standard_normal((D, 4 * H)).astype(dtype)
+    W_h = rng.standard_normal((H, 4 * H)).astype(dtype)
+    da = rng.standard_normal((T * N, 4 * H)).astype(dtype)
+
+    def run():
+        x @ W_x
+        for _ in range(T):
+            h @ W_h
+        if backward:
+            for t in range(T):
+                da[t * N : (t + 1) * N] @ W_h.T  # dh_prev, one step at a time
+            da @ W_x.T  # dx
+            x.T @ da  # dW_x
+            x.T @ da  # dW_h has the same cost when D = H
+
+    return run
+
+
+def bench(T, N, D, H, dtype, repeats):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((T, N, D)).astype(dtype)
+    h0 = np.zeros((N, H), dtype=dtype)
+    c0 = np.zeros((N, H), dtype=dtype)
+    params = ll.init_lstm_params(D, H, dtype=dtype)
+    dhs = rng.standard_normal((T, N, H)).astype(dtype)
+    tdtype = torch.float32 if dtype == np.float32 else torch.float64
+
+    def np_fwd():
+        ll.lstm_forward(x, h0, c0, params)
+
+    def np_fwd_bwd():
+        _, _, cache = ll.lstm_forward(x, h0, c0, params)
+        ll.lstm_backward(dhs, cache)
+
+    def torch_runner(module):
+        xt = torch.from_numpy(x)
+        dh = torch.from_numpy(dhs)
+
+        def fwd():
+            with torch.no_grad():
+                module(xt)
+
+        def fwd_bwd():
+            xg = xt.clone().requires_grad_(True)
+            out, _ = module(xg)
+            out.backward(dh)
+
+        return fwd, fwd_bwd
+
+    nn_fwd, nn_fwd_bwd = torch_runner(torch.nn.LSTM(D, H).to(tdtype))
+    rows = {
+        "matmul floor, forward": median_time(floor_products(T, N, D, H, dtype, False), repeats),
+        "matmul floor, fwd+bwd": median_time(floor_products(T, N, D, H, dtype, True), repeats),
+        "torch.nn.LSTM forward": median_time(nn_fwd, repeats),
+        "torch.nn.LSTM fwd+bwd": median_time(nn_fwd_bwd, repeats),
+        "NumPy lstm forward": median_time(np_fwd, repeats),
+        "NumPy lstm fwd+bwd": median_time(np_fwd_bwd, repeats),
+    }
+    for variant in ("standard", "peephole", "cifg", "hard_sigmoid"):
+        _, fwd_bwd = torch_runner(LSTM(D, H, variant, dtype=tdtype))
+        rows[f"torch_cells.LSTM({variant}) fwd+bwd"] = median_time(fwd_bwd, repeats)
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+    except ImportError:
+        pass  # NumPy's BLAS then uses its default, which is the core count, like torch's
+
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{args.threads} threads; NumPy {np.__version__}, torch {torch.__version__}; "
+          f"median of {args.repeats} runs, milliseconds.\n")
+    shapes = [(100, 64, 256, 256), (100, 1, 32, 32)]
+    for T, N, D, H in shapes:
+        results = {dt: bench(T, N, D, H, dt, args.repeats) for dt in (np.float32, np.float64)}
+        print(f"T={T}, N={N}, D={D}, H={H}\n")
+        print("| | float32 ms | vs nn.LSTM | float64 ms | vs nn.LSTM |")
+        print("|---|---:|---:|---:|---:|")
+        for name in results[np.float32]:
+            cells = []
+            for dt in (np.float32, np.float64):
+                r = results[dt]
+                ref = r["torch.nn.LSTM fwd+bwd" if "bwd" in name else "torch.nn.LSTM forward"]
+                cells += [f"{1e3 * r[name]:.2f}", f"{r[name] / ref:.2f}x"]
+            print(f"| {name} | " + " | ".join(cells) + " |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
