@@ -49,3 +49,8 @@ def test_activation_derivatives_match_finite_differences(name):
     numeric = ll.numerical_gradient(act.fn, x, np.ones_like(x))
     analytic = act.grad(act.fn(x))
     np.testing.assert_allclose(analytic, numeric, rtol=0, atol=1e-8)
+
+
+def test_sigmoid_accepts_integers_and_returns_floats():
+    y = ll.sigmoid(np.array([0, 1, -2]))
+    np.testing.assert_allclose(y, 1 / (1 + np.exp(-np.array([0.0, 1.0, -2.0]))), rtol=1e-15)

@@ -158,7 +158,16 @@ def test_gru_backward_equals_autograd_and_finite_differences():
         assert err < FD_TOL, f"d{name}: relative error {err:.2e}"
 
     h, step_cache = ll.gru_step_forward(x[0], h0, params)
+    np.testing.assert_allclose(h, ll.gru_forward(x[:1], h0, params)[0][0], rtol=0, atol=1e-15)
     sdx, sdh, sgrads = ll.gru_step_backward(dhs[0], step_cache)
+    for name in params:
+        err = ll.gradient_check(
+            lambda a, name=name: ll.gru_step_forward(x[0], h0, {**params, name: a})[0],
+            params[name],
+            sgrads[name],
+            dhs[0],
+        )
+        assert err < FD_TOL, f"step d{name}: relative error {err:.2e}"
     err = ll.gradient_check(lambda a: ll.gru_step_forward(a, h0, params)[0], x[0], sdx, dhs[0])
     assert err < FD_TOL
     err = ll.gradient_check(lambda a: ll.gru_step_forward(x[0], a, params)[0], h0, sdh, dhs[0])
@@ -192,8 +201,17 @@ def test_rnn_backward_equals_autograd_and_finite_differences():
         )
         assert err < FD_TOL, f"d{name}: relative error {err:.2e}"
 
-    _, step_cache = ll.rnn_step_forward(x[0], h0, params)
-    sdx, sdh, _ = ll.rnn_step_backward(dhs[0], step_cache)
+    h, step_cache = ll.rnn_step_forward(x[0], h0, params)
+    np.testing.assert_allclose(h, ll.rnn_forward(x[:1], h0, params)[0][0], rtol=0, atol=1e-15)
+    sdx, sdh, sgrads = ll.rnn_step_backward(dhs[0], step_cache)
+    for name in params:
+        err = ll.gradient_check(
+            lambda a, name=name: ll.rnn_step_forward(x[0], h0, {**params, name: a})[0],
+            params[name],
+            sgrads[name],
+            dhs[0],
+        )
+        assert err < FD_TOL, f"step d{name}: relative error {err:.2e}"
     assert (
         ll.gradient_check(lambda a: ll.rnn_step_forward(a, h0, params)[0], x[0], sdx, dhs[0])
         < FD_TOL

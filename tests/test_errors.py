@@ -172,6 +172,52 @@ CASES = {
         ValueError,
         r"GRU: expected input of shape \(T, N, D=3\), got \(4, 2, 4\)",
     ),
+    "step backward with dc of the wrong shape": (
+        lambda: ll.lstm_step_backward(
+            np.zeros((N, H)), np.zeros(H), ll.lstm_step_forward(X[0], H0, C0, P)[2]
+        ),
+        ValueError,
+        r"dc: expected a 2-D array of shape \(N, H\), got 1-D",
+    ),
+    "step backward with dc of the wrong dtype": (
+        lambda: ll.lstm_step_backward(
+            np.zeros((N, H)), np.zeros((N, H), np.float32), ll.lstm_step_forward(X[0], H0, C0, P)[2]
+        ),
+        TypeError,
+        r"dc: expected dtype float64 to match the other inputs, got float32",
+    ),
+    "backward with dcs of the wrong shape": (
+        lambda: ll.lstm_backward(
+            np.zeros((T, N, H)), ll.lstm_forward(X, H0, C0, P)[2], np.zeros((T, N, 1))
+        ),
+        ValueError,
+        r"dcs: expected shape \(4, 2, 5\) \(T=4, N=2, H=5\), got \(4, 2, 1\)",
+    ),
+    "cifg without an input gate": (
+        lambda: ll.get_variant("cifg+nig"),
+        ValueError,
+        r"cifg sets f = 1 - i, so it needs the input gate",
+    ),
+    "state_dict with extra peephole keys": (
+        lambda: ll.from_torch(LSTM(D, H, "peephole"), "lstm", "standard"),
+        ValueError,
+        r"state_dict: expected keys .* got .*peephole_f_l0",
+    ),
+    "EMA leak below 0": (
+        lambda: ll.ema(np.ones(5), -0.1),
+        ValueError,
+        r"expected a leak a in \[0, 1\]",
+    ),
+    "leaky bound with f < 0": (
+        lambda: ll.leaky_bound(-0.1, 0.5),
+        ValueError,
+        r"expected 0 <= f < 1",
+    ),
+    "NaN in a leaky integrator's input": (
+        lambda: ll.leaky_integrate([1.0, np.nan], 0.5, 0.5),
+        ValueError,
+        r"u: expected finite values, got NaN or inf",
+    ),
 }
 
 

@@ -47,3 +47,30 @@ def test_gradient_check_flags_a_wrong_gradient():
     bad = ll.gradient_check(np.tanh, x, 1 - np.tanh(x), np.ones(5))
     assert good < 1e-9 and bad > 1e-2
     assert ll.relative_error(np.zeros(3), np.zeros(3)) == 0.0
+
+
+def test_leaky_integrate_with_one_leak_per_unit():
+    u = np.random.default_rng(4).standard_normal((30, 4))
+    f = np.array([0.1, 0.5, 0.9, 0.99])
+    c = ll.leaky_integrate(u, f, 1 - f)
+    for k in range(4):
+        np.testing.assert_allclose(c[:, k], ll.ema(u[:, k], f[k]), rtol=0, atol=1e-14)
+
+
+def test_numerical_gradient_does_not_perturb_the_callers_array():
+    x = np.array([1.0, -2.0, 3.0])
+    # f reads the caller's x as a constant: perturbing x in place would double the gradient.
+    g = ll.numerical_gradient(lambda a: a * x, x, np.ones(3))
+    np.testing.assert_allclose(g, x, rtol=1e-7)
+
+
+def test_relative_error_is_symmetric_and_sees_a_zero_gradient():
+    assert ll.relative_error(np.zeros(2), np.ones(2)) == 1.0
+    assert ll.relative_error(np.ones(2), np.zeros(2)) == 1.0
+
+
+def test_gradient_check_uses_its_step_size():
+    x = np.linspace(-1, 1, 5)
+    coarse = ll.gradient_check(np.sin, x, np.cos(x), np.ones(5), eps=1e-2)
+    fine = ll.gradient_check(np.sin, x, np.cos(x), np.ones(5), eps=1e-5)
+    assert coarse > 1e-6 > fine

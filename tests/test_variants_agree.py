@@ -75,3 +75,8 @@ def test_nfg_forget_gate_is_one():
     x, h0, c0 = random_inputs(5, 2, 3, 4)
     _, _, cache = ll.lstm_forward(x, h0, c0, ll.init_lstm_params(3, 4, "nfg"), "nfg")
     assert np.all(cache.gate("f") == 1.0)
+
+
+def test_variant_names_forgive_case_and_dashes():
+    assert ll.get_variant("Hard-Sigmoid") == ll.get_variant("hard_sigmoid")
+    assert ll.get_variant("Peephole + CIFG") == ll.get_variant("cifg+peephole")
