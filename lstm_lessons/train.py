@@ -27,6 +27,7 @@ from .variants import get_variant
 
 CELLS = ("rnn", "lstm", "gru")
 LOSSES = ("mse", "ce")
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 
 class SequenceModel(nn.Module):
@@ -39,6 +40,7 @@ class SequenceModel(nn.Module):
         variant="standard",
         readout="last",
         forget_bias=None,
+        input_bias=None,
         seed=0,
     ):
         super().__init__()
@@ -59,18 +61,18 @@ class SequenceModel(nn.Module):
         else:
             self.rnn = LSTM(input_size, hidden_size, self.variant)
         self.readout = nn.Linear(hidden_size, output_size)
-        if forget_bias is not None:
-            self._set_forget_bias(forget_bias)
+        for gate, value in (("f", forget_bias), ("i", input_bias)):
+            if value is not None:
+                self._set_gate_bias(gate, value)
 
-    def _set_forget_bias(self, value):
-        if self.cell != "lstm" or not self.variant.has_f_block:
-            raise ValueError(
-                f"forget_bias: a {self.cell} ({self.variant.name}) has no forget gate bias"
-            )
+    def _set_gate_bias(self, gate, value):
+        name, word = {"f": ("forget_bias", "forget"), "i": ("input_bias", "input")}[gate]
+        if self.cell != "lstm" or gate not in self.variant.gates:
+            raise ValueError(f"{name}: a {self.cell} ({self.variant.name}) has no {word} gate bias")
         H = self.rnn.hidden_size
-        n = self.variant.gates.index("f")
+        n = self.variant.gates.index(gate)
         with torch.no_grad():
-            # b_f = bias_ih + bias_hh over the f block; put all of it in bias_ih.
+            # The gate's bias is bias_ih + bias_hh over its block; put all of it in bias_ih.
             self.rnn.bias_ih_l0[n * H : (n + 1) * H] = value
             self.rnn.bias_hh_l0[n * H : (n + 1) * H] = 0.0
 
@@ -115,23 +117,42 @@ def _to_tensors(x, y, loss):
     return xt, yt
 
 
-def train(model, batches, steps, loss="mse", lr=1e-2, clip=None, seed=0, progress=True, threads=1):
-    """Train ``model`` with Adam for ``steps`` steps and return its :class:`History`.
+def train(
+    model,
+    batches,
+    steps,
+    loss="mse",
+    lr=1e-2,
+    clip=None,
+    seed=0,
+    progress=True,
+    threads=1,
+    optimizer="adam",
+):
+    """Train ``model`` for ``steps`` steps and return its :class:`History`.
 
     ``batches(step)`` returns the step's ``(x, y)`` as NumPy arrays, for
     example ``lambda s: adding_problem(32, 50, rng=s)``: fresh, seeded data
-    at each step. ``clip`` is a maximum gradient norm (None: no clipping).
+    at each step. ``clip`` is a maximum gradient norm (None: no clipping):
+    a larger gradient g is rescaled to ``clip * g / ||g||`` before the step.
+    ``optimizer`` is ``"adam"`` or ``"sgd"`` (plain gradient descent, whose
+    step grows with the gradient, so that an exploding gradient shows).
     ``threads`` is torch's thread count during training: the course's models
     are so small that one thread is fastest, and a second one, spinning while
     it waits, slows training several-fold on a busy machine.
+
+    A run whose loss or gradient overflows stops there: its last record is
+    not finite, and every later step would be too.
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps: expected a positive integer, got {steps!r}")
     if clip is not None and not clip > 0:
         raise ValueError(f"clip: expected a positive maximum norm or None, got {clip!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {tuple(OPTIMIZERS)}, got {optimizer!r}")
     criterion = _loss_fn(loss)
     torch.manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    optimiser = OPTIMIZERS[optimizer](model.parameters(), lr=lr)
     history = History()
     threads_before = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -150,9 +171,11 @@ def _run(model, batches, steps, loss, criterion, optimiser, clip, progress, hist
         value.backward()
         # With max_norm=inf, clip_grad_norm_ only measures: one code path for both cases.
         norm = nn.utils.clip_grad_norm_(model.parameters(), clip if clip else float("inf"))
-        optimiser.step()
         history.loss.append(value.item())
         history.grad_norm.append(float(norm))
+        if not (np.isfinite(history.loss[-1]) and np.isfinite(history.grad_norm[-1])):
+            break
+        optimiser.step()
 
 
 @torch.no_grad()

@@ -116,3 +116,37 @@ def test_forget_bias_sets_b_f_and_numpy_run_matches_torch():
         out = model.rnn(torch.from_numpy(x))[0].numpy()
     np.testing.assert_allclose(hs, out, atol=1e-5)
     assert np.all(cache.gate("f")[0] > 0.8)
+
+
+def test_input_bias_sets_b_i_and_needs_an_input_gate():
+    model = SequenceModel(3, 4, 1, input_bias=-2.0, forget_bias=3.0, seed=0)
+    b = model.numpy_params()["b"]
+    np.testing.assert_allclose(b[:4], -2.0, rtol=1e-6)
+    np.testing.assert_allclose(b[4:8], 3.0, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"input_bias: a lstm \(nig\) has no input gate bias"):
+        SequenceModel(3, 4, 1, variant="nig", input_bias=1.0)
+
+
+def test_sgd_run_that_overflows_stops_at_the_first_non_finite_step():
+    model = SequenceModel(2, 8, 1, cell="rnn", seed=0)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(30.0)  # a recurrent matrix this large explodes at once
+    history = train(
+        model,
+        lambda s: tasks.adding_problem(8, 40, rng=s),
+        500,
+        lr=10.0,
+        optimizer="sgd",
+        progress=False,
+    )
+    assert len(history.loss) < 500
+    assert not np.isfinite(history.loss[-1]) or not np.isfinite(history.grad_norm[-1])
+    assert np.all(np.isfinite(history.loss[:-1]))
+
+
+def test_unknown_optimizer_is_rejected():
+    model = SequenceModel(2, 4, 1, cell="rnn")
+    with pytest.raises(
+        ValueError, match=r"optimizer: expected one of \('adam', 'sgd'\), got 'rmsprop'"
+    ):
+        train(model, lambda s: tasks.adding_problem(4, 5, rng=s), 1, optimizer="rmsprop")
