@@ -63,3 +63,18 @@ def check_params(params, expected_shapes, dtype):
     for key, (shape, letters) in expected_shapes.items():
         check_array(f"params[{key!r}]", params[key], letters, dtype)
         check_shape(f"params[{key!r}]", params[key], shape, letters)
+
+
+def check_int(name, value, low=1):
+    """Check that ``value`` is an integer (not a bool) of at least ``low``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        expected = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+
+
+def check_positive(name, value):
+    """Check that ``value`` is a finite real number above 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")

@@ -25,14 +25,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import tasks
+from ._checks import check_int
 from .carousel import drop_forget_gate
 from .lstm import init_lstm_params, lstm_forward
 from .train import SequenceModel, evaluate, train
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
 
 
 def steps_to_solve(loss, threshold, window=10):
@@ -46,7 +42,7 @@ def steps_to_solve(loss, threshold, window=10):
     loss = np.asarray(loss, dtype=np.float64)
     if loss.ndim != 1:
         raise ValueError(f"loss: expected a 1-D array of per-step losses, got shape {loss.shape}")
-    _check_positive_int("window", window)
+    check_int("window", window)
     if len(loss) < window:
         return float("nan")
     running = np.convolve(loss, np.ones(window) / window, mode="valid")
@@ -112,9 +108,9 @@ def forget_bias_sweep(
     if not (np.isscalar(lr) and lr > 0):
         raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
     for name, value in (("delay", delay), ("hidden_size", hidden_size), ("steps", steps)):
-        _check_positive_int(name, value)
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("window", window)
+        check_int(name, value)
+    check_int("batch_size", batch_size)
+    check_int("window", window)
     if not 0.0 < solved_fraction < 1.0:
         raise ValueError(f"solved_fraction: expected a number in (0, 1), got {solved_fraction!r}")
 
@@ -178,7 +174,7 @@ def continual_stream(T=3000, hidden_size=4, input_size=2, forget_bias=1.0, seed=
     c_0 = 0 it never exceeds ``bound`` = G / (1 - F).
     """
     for name, value in (("T", T), ("hidden_size", hidden_size), ("input_size", input_size)):
-        _check_positive_int(name, value)
+        check_int(name, value)
     if not np.isfinite(forget_bias):
         raise ValueError(f"forget_bias: expected a finite number, got {forget_bias!r}")
     D, H = input_size, hidden_size

@@ -48,22 +48,11 @@ import numpy as np
 import torch
 
 from . import tasks
+from ._checks import check_int, check_positive
 from .rnn import rnn_backward, rnn_forward
 from .train import SequenceModel, evaluate, train
 
 MATRIX_KINDS = ("orthogonal", "gaussian")
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__}")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name}: expected a positive number, got {value!r}")
 
 
 def matrix_with_spectral_radius(H, rho, *, kind="orthogonal", seed=0):
@@ -75,8 +64,8 @@ def matrix_with_spectral_radius(H, rho, *, kind="orthogonal", seed=0):
     spectral radius ``rho``. It is far from orthogonal: its largest singular
     value is about twice its spectral radius.
     """
-    _check_positive_int("H", H)
-    _check_positive("rho", rho)
+    check_int("H", H)
+    check_positive("rho", rho)
     if kind not in MATRIX_KINDS:
         raise ValueError(f"kind: expected one of {MATRIX_KINDS}, got {kind!r}")
     A = np.random.default_rng(seed).standard_normal((H, H))
@@ -142,8 +131,8 @@ def rnn_gradient_norms(W_h, T, *, input_scale=0.01, N=16, seed=0):
     W_h = np.asarray(W_h, dtype=np.float64)
     if W_h.ndim != 2 or W_h.shape[0] != W_h.shape[1]:
         raise ValueError(f"W_h: expected a square (H, H) matrix, got shape {W_h.shape}")
-    _check_positive_int("T", T)
-    _check_positive_int("N", N)
+    check_int("T", T)
+    check_int("N", N)
     if isinstance(input_scale, bool) or not (np.isfinite(input_scale) and input_scale >= 0):
         raise ValueError(f"input_scale: expected a number >= 0, got {input_scale!r}")
     H = W_h.shape[0]
@@ -204,16 +193,16 @@ def clipping_experiment(
     before clipping, and a run that overflows stops with ``nan`` or ``inf``.
     """
     if clip is not None:
-        _check_positive("clip", clip)
-    _check_positive("lr", lr)
-    _check_positive("radius", radius)
+        check_positive("clip", clip)
+    check_positive("lr", lr)
+    check_positive("radius", radius)
     for name, value in (
         ("T", T),
         ("steps", steps),
         ("hidden_size", hidden_size),
         ("batch_size", batch_size),
     ):
-        _check_positive_int(name, value)
+        check_int(name, value)
     model = _rnn_with_radius(hidden_size, radius, seed)
     return train(
         model,
@@ -253,9 +242,9 @@ def train_adding(
         ("hidden_size", hidden_size),
         ("batch_size", batch_size),
     ):
-        _check_positive_int(name, value)
+        check_int(name, value)
     lr = ADDING_LR[cell] if lr is None else lr
-    _check_positive("lr", lr)
+    check_positive("lr", lr)
     model = SequenceModel(
         2, hidden_size, 1, cell=cell, forget_bias=forget_bias if cell == "lstm" else None, seed=seed
     )
@@ -272,6 +261,6 @@ def adding_mse(model, T, *, n=1000, seed=2**31 - 1):
 
     The default seed is one that no training batch of :func:`train_adding` uses.
     """
-    _check_positive_int("n", n)
+    check_int("n", n)
     x, y = tasks.adding_problem(n, T, rng=seed)
     return evaluate(model, x, y, loss="mse")["loss"]

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array, check_params, check_shape
+from ._init import uniform_init
 from .activations import sigmoid
 
 
@@ -37,14 +38,7 @@ def gru_param_shapes(D, H):
 
 def init_gru_params(D, H, *, seed=0, dtype=np.float64):
     """Random parameters, uniform in (-1/sqrt(H), 1/sqrt(H)) like ``torch.nn.GRU``."""
-    if not (isinstance(D, int) and isinstance(H, int) and D > 0 and H > 0):
-        raise ValueError(f"D and H: expected positive integers, got D={D!r}, H={H!r}")
-    rng = np.random.default_rng(seed)
-    k = 1.0 / np.sqrt(H)
-    return {
-        name: rng.uniform(-k, k, size=shape).astype(dtype)
-        for name, (shape, _) in gru_param_shapes(D, H).items()
-    }
+    return uniform_init(gru_param_shapes(D, H), D, H, seed, dtype)
 
 
 def _check_inputs(x, h_prev, params, x_letters, h_name):

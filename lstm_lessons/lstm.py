@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array, check_params, check_shape
+from ._init import uniform_init
 from .activations import IDENTITY, TANH, get_activation
 from .variants import get_variant, param_shapes
 
@@ -42,14 +43,7 @@ def init_lstm_params(D, H, variant="standard", *, seed=0, dtype=np.float64, forg
     ``f = sigma(1)`` or ``sigma(2)`` at the start of training.
     """
     v = get_variant(variant)
-    if not (isinstance(D, int) and isinstance(H, int) and D > 0 and H > 0):
-        raise ValueError(f"D and H: expected positive integers, got D={D!r}, H={H!r}")
-    rng = np.random.default_rng(seed)
-    k = 1.0 / np.sqrt(H)
-    params = {
-        name: rng.uniform(-k, k, size=shape).astype(dtype)
-        for name, (shape, _) in param_shapes(v, D, H).items()
-    }
+    params = uniform_init(param_shapes(v, D, H), D, H, seed, dtype)
     if forget_bias:
         if not v.has_f_block:
             raise ValueError(f"forget_bias: variant {v.name!r} has no forget-gate parameters")

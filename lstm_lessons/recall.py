@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import tasks
+from ._checks import check_int
 from .gru import gru_forward
 from .rnn import rnn_forward
 from .train import SequenceModel, evaluate, train
@@ -33,11 +34,6 @@ from .train import SequenceModel, evaluate, train
 CELLS = ("rnn", "lstm", "gru")
 # Seed of the held-out sequences; no training batch uses it (see _batches).
 HELD_OUT_SEED = 2**31 - 1
-
-
-def _check_int(name, value, low):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
 
 
 def _check_cell(cell):
@@ -55,9 +51,9 @@ def recall_model(cell, *, n_symbols=4, hidden_size=16, seed=0, forget_bias=5.0, 
     writes little, so the symbol, and its gradient, survive the delay.
     """
     _check_cell(cell)
-    _check_int("n_symbols", n_symbols, 2)
-    _check_int("hidden_size", hidden_size, 1)
-    _check_int("seed", seed, 0)
+    check_int("n_symbols", n_symbols, 2)
+    check_int("hidden_size", hidden_size, 1)
+    check_int("seed", seed, 0)
     K, H = n_symbols, hidden_size
     is_lstm = cell == "lstm"
     return SequenceModel(
@@ -94,9 +90,9 @@ def train_recall(
     :func:`recall_model`). Returns the model and its
     :class:`~lstm_lessons.train.History`.
     """
-    _check_int("delay", delay, 0)
+    check_int("delay", delay, 0)
     for name, value in (("steps", steps), ("batch_size", batch_size)):
-        _check_int(name, value, 1)
+        check_int(name, value, 1)
     model = recall_model(
         cell,
         n_symbols=n_symbols,
@@ -117,8 +113,8 @@ def train_recall(
 
 def recall_accuracy(model, delay, *, n_symbols=4, n=512, seed=HELD_OUT_SEED):
     """Fraction of ``n`` held-out sequences at ``delay`` whose symbol ``model`` names."""
-    _check_int("delay", delay, 0)
-    _check_int("n", n, 1)
+    check_int("delay", delay, 0)
+    check_int("n", n, 1)
     x, y = tasks.delayed_recall(n, delay, n_symbols=n_symbols, rng=seed)
     return evaluate(model, x, y, loss="ce")["accuracy"]
 
@@ -149,7 +145,7 @@ def accuracy_vs_delay(cells=("rnn", "lstm"), delays=(0, 10, 20, 40), seeds=(0, 1
     for cell in cells:
         _check_cell(cell)
     for delay in delays:
-        _check_int("delay", delay, 0)
+        check_int("delay", delay, 0)
     if not (cells and delays and seeds):
         raise ValueError(
             f"cells, delays, seeds: expected one or more of each, got {cells}, {delays}, {seeds}"
@@ -189,8 +185,8 @@ def symbol_trace(model, delay, *, n_symbols=4, n=256, seed=HELD_OUT_SEED):
     """
     if not isinstance(model, SequenceModel):
         raise TypeError(f"model: expected a SequenceModel, got {type(model).__name__}")
-    _check_int("delay", delay, 0)
-    _check_int("n", n, 1)
+    check_int("delay", delay, 0)
+    check_int("n", n, 1)
     K = n_symbols
     x, y = tasks.delayed_recall(n, delay, n_symbols=K, rng=seed)
     if x.shape[2] != model.rnn.input_size:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import check_array, check_params, check_shape
+from ._init import uniform_init
 
 
 def rnn_param_shapes(D, H):
@@ -25,14 +26,7 @@ def rnn_param_shapes(D, H):
 
 def init_rnn_params(D, H, *, seed=0, dtype=np.float64):
     """Random parameters, uniform in (-1/sqrt(H), 1/sqrt(H)) like ``torch.nn.RNN``."""
-    if not (isinstance(D, int) and isinstance(H, int) and D > 0 and H > 0):
-        raise ValueError(f"D and H: expected positive integers, got D={D!r}, H={H!r}")
-    rng = np.random.default_rng(seed)
-    k = 1.0 / np.sqrt(H)
-    return {
-        name: rng.uniform(-k, k, size=shape).astype(dtype)
-        for name, (shape, _) in rnn_param_shapes(D, H).items()
-    }
+    return uniform_init(rnn_param_shapes(D, H), D, H, seed, dtype)
 
 
 def _check_inputs(x, h_prev, params, x_letters, h_name):

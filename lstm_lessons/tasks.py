@@ -17,6 +17,8 @@ always gives the same data.
 
 import numpy as np
 
+from ._checks import check_int
+
 
 def _rng(rng):
     if isinstance(rng, np.random.Generator):
@@ -24,11 +26,6 @@ def _rng(rng):
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
     raise TypeError(f"rng: expected an int seed or a numpy Generator, got {type(rng).__name__}")
-
-
-def _check_int(name, value, low):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
 
 
 def adding_problem(n, T, rng=0, dtype=np.float32):
@@ -39,8 +36,8 @@ def adding_problem(n, T, rng=0, dtype=np.float32):
     the sum of the two marked numbers. Predicting the mean, 1, gives a mean
     squared error of 1/6; a network that has learnt the task does far better.
     """
-    _check_int("n", n, 1)
-    _check_int("T", T, 2)
+    check_int("n", n, 1)
+    check_int("T", T, 2)
     rng = _rng(rng)
     values = rng.uniform(0.0, 1.0, size=(T, n))
     first = rng.integers(0, T // 2, size=n)
@@ -63,9 +60,9 @@ def delayed_recall(n, delay, n_symbols=4, rng=0, dtype=np.float32):
     symbols without the marker. ``y`` is the index of the marked symbol;
     chance accuracy is 1/K.
     """
-    _check_int("n", n, 1)
-    _check_int("delay", delay, 0)
-    _check_int("n_symbols", n_symbols, 2)
+    check_int("n", n, 1)
+    check_int("delay", delay, 0)
+    check_int("n_symbols", n_symbols, 2)
     rng = _rng(rng)
     K = n_symbols
     T = delay + 2
@@ -89,8 +86,8 @@ def key_query(n, T, rng=0, dtype=np.float32, distractors=True):
     With ``distractors``, channel 0 holds random values in [-1, 1] at the
     other steps, which must not be stored.
     """
-    _check_int("n", n, 1)
-    _check_int("T", T, 3)
+    check_int("n", n, 1)
+    check_int("T", T, 3)
     rng = _rng(rng)
     key_step = rng.integers(0, T // 2, size=n)
     value = rng.choice([-1.0, 1.0], size=n)
@@ -115,8 +112,8 @@ def piecewise_constant(n, T, p_change=0.02, noise=0.3, rng=0, dtype=np.float32):
     Gaussian noise of standard deviation ``noise``; ``y`` is the clean level;
     ``changes[t]`` is True where a jump happened at step t.
     """
-    _check_int("n", n, 1)
-    _check_int("T", T, 1)
+    check_int("n", n, 1)
+    check_int("T", T, 1)
     if not 0.0 <= p_change <= 1.0:
         raise ValueError(f"p_change: expected a probability in [0, 1], got {p_change!r}")
     if not noise >= 0.0:

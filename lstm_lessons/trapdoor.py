@@ -33,17 +33,12 @@ Sequences are time-major: x (T, N, D), states (T, N, H).
 import numpy as np
 import torch
 
-from ._checks import check_array, check_shape
+from ._checks import check_array, check_int, check_shape
 from .lstm import lstm_step_backward, lstm_step_forward
 from .tasks import key_query
 from .train import SequenceModel, train
 
 KEY, QUERY = 1, 2  # the flag channels of key_query's input; channel 0 carries the value
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
 
 
 def train_trapdoor_model(
@@ -57,11 +52,11 @@ def train_trapdoor_model(
     bias of 2 starts f near sigma(2) ~ 0.88, which lets the stored value
     survive the wait from the start of training.
     """
-    _check_positive_int("T", T)
+    check_int("T", T)
     if T < 3:
         raise ValueError(f"T: expected at least 3 steps (KEY, a wait, QUERY), got {T!r}")
     for name, value in (("hidden_size", hidden_size), ("steps", steps), ("batch_size", batch_size)):
-        _check_positive_int(name, value)
+        check_int(name, value)
     if not lr > 0:
         raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
     model = SequenceModel(

@@ -53,7 +53,7 @@ def test_same_seed_same_data(make):
 @pytest.mark.parametrize(
     "call,message",
     [
-        (lambda: tasks.adding_problem(0, 10), r"n: expected an integer >= 1, got 0"),
+        (lambda: tasks.adding_problem(0, 10), r"n: expected a positive integer, got 0"),
         (lambda: tasks.adding_problem(4, 1), r"T: expected an integer >= 2, got 1"),
         (lambda: tasks.delayed_recall(4, -1), r"delay: expected an integer >= 0, got -1"),
         (lambda: tasks.delayed_recall(4, 3, n_symbols=1), r"n_symbols: expected an integer >= 2"),
