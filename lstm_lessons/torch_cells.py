@@ -74,9 +74,9 @@ class LSTM(nn.Module):
         blk = dict(zip(v.gates, a.split(H, dim=1), strict=True))
         a_i, a_f, a_g, a_o = blk.get("i"), blk.get("f"), blk["g"], blk.get("o")
         if v.peephole and v.input_gate:
-            a_i = a_i + self.peephole_i_l0 * c_prev
+            a_i = torch.addcmul(a_i, self.peephole_i_l0, c_prev)  # a_i + p_i * c_prev
         if v.peephole and v.has_f_block:
-            a_f = a_f + self.peephole_f_l0 * c_prev
+            a_f = torch.addcmul(a_f, self.peephole_f_l0, c_prev)
 
         i = sigma(a_i) if v.input_gate else 1.0
         if v.cifg:
@@ -86,7 +86,7 @@ class LSTM(nn.Module):
         g = torch.tanh(a_g) if v.input_activation else a_g
         c = f * c_prev + i * g
         if v.peephole and v.output_gate:
-            a_o = a_o + self.peephole_o_l0 * c
+            a_o = torch.addcmul(a_o, self.peephole_o_l0, c)  # o reads c_t
         o = sigma(a_o) if v.output_gate else 1.0
         tc = torch.tanh(c) if v.output_activation else c
         h = o * tc
