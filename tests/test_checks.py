@@ -1,0 +1,213 @@
+"""lstm_lessons.checks: right answers pass, and each known mistake is named in the message.
+
+The implementations live in tests/wrong_implementations.py, which the exercise
+pipeline's CI reuses. Every message must be plain language: no traceback, and no
+quote at either end (otter-grader strips those from an AssertionError's text).
+"""
+
+import numpy as np
+import pytest
+import wrong_implementations as impl
+
+import lstm_lessons.checks as checks
+from lstm_lessons.checks import CheckFailed, cells, gradients
+from lstm_lessons.checks._cases import CASES, lstm_inputs
+from lstm_lessons.checks._report import RTOL, _matches, compare
+
+CHECKS = sorted(impl.CORRECT)
+
+
+def run(name, fn):
+    return getattr(checks, name)(fn, *impl.CHECK_ARGS.get(name, ()))
+
+
+def failure(name, fn):
+    with pytest.raises(CheckFailed) as info:
+        run(name, fn)
+    message = str(info.value)
+    assert "Traceback" not in message and 'File "' not in message
+    assert message == message.strip("'"), "otter would cut a quote off this message"
+    return message
+
+
+def test_every_check_is_covered():
+    public = {n for n in checks.__all__ if n.startswith("check_")}
+    assert public == set(impl.CORRECT) == set(impl.WRONG)
+    assert issubclass(CheckFailed, AssertionError)
+
+
+@pytest.mark.parametrize(
+    "name, fn",
+    [(n, f) for n in CHECKS for f in impl.CORRECT[n]],
+    ids=lambda v: getattr(v, "__name__", v),
+)
+def test_correct_implementations_pass(name, fn):
+    assert "passed" in run(name, fn)
+
+
+@pytest.mark.parametrize(
+    "name, fn, words",
+    [(n, f, w) for n in CHECKS for f, w in impl.WRONG[n]],
+    ids=lambda v: getattr(v, "__name__", "") if callable(v) else "",
+)
+def test_each_mistake_is_rejected_with_its_diagnosis(name, fn, words):
+    message = failure(name, fn)
+    for word in words:
+        assert word in message, f"{word!r} not in:\n{message}"
+
+
+def _nan_version(fn):
+    """``fn`` with one entry of its (first) output replaced by NaN."""
+
+    def nan_fn(*args):
+        out = fn(*args)
+        first = out[0] if isinstance(out, (tuple, list)) else out
+        first = np.array(first, dtype=first.dtype)
+        first.flat[0] = np.nan
+        if isinstance(out, (tuple, list)):
+            return type(out)([first, *out[1:]])
+        return first
+
+    return nan_fn
+
+
+def _raises(*args):
+    raise ValueError("something inside went wrong")
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_broken_functions_get_plain_messages(name):
+    message = failure(name, _raises)
+    assert "raised ValueError: something inside went wrong when called with" in message
+    assert "It happened in the line `raise ValueError(" in message
+
+    message = failure(name, lambda *args: None)
+    assert "None" in message
+
+    message = failure(name, lambda *args: ...)
+    assert "not done yet" in message
+
+    message = failure(name, _nan_version(impl.CORRECT[name][0]))
+    assert "nan" in message and "NaN or infinite" in message
+
+    message = failure(name, None)
+    assert "not defined yet" in message
+
+
+def test_not_implemented_and_name_error_get_hints():
+    def stub(x):
+        raise NotImplementedError
+
+    assert "still the template" in failure("check_sigmoid", stub)
+
+    def typo(x):
+        return 1 / (1 + np.exp(-xx))  # noqa: F821
+
+    message = failure("check_sigmoid", typo)
+    assert "NameError" in message and "not defined" in message
+
+
+def test_shapes_are_described_with_their_letters():
+    message = failure("check_lstm_step", impl.lstm_step_transposed)
+    assert "h has the wrong shape: expected (N, H) = (3, 4), got (4, 3) (the transpose" in message
+
+
+def test_largest_error_names_the_gate_block():
+    got = np.zeros((3, 16))
+    expected = np.zeros((3, 16))
+    expected[1, 6] = 1.0
+    message = compare(got, expected, "a", ("N", "4H"), "ifgo")
+    assert "a[1, 6] (n=1, column 6: block f, unit 2), expected 1, got 0" in message
+
+
+def test_the_tolerance_admits_float32_and_rejects_small_real_errors():
+    expected = np.linspace(-2, 2, 12).reshape(3, 4)
+    assert compare(expected.astype(np.float32).astype(np.float64), expected, "h") is None
+    assert compare(expected * (1 + 10 * RTOL), expected, "h") is not None
+
+
+@pytest.mark.parametrize("N, D, H, seed", CASES)
+def test_every_lstm_mistake_changes_the_output(N, D, H, seed):
+    """No diagnosis can fire on a right answer: each mistake's output differs visibly."""
+    args = lstm_inputs(N, D, H, seed)
+    h, c = impl.lstm_step_package(**args)
+    mistakes = cells._lstm_mistakes(args)
+    assert len(mistakes) == 10 + 23
+    for message, (h_bad, c_bad) in mistakes.items():
+        gap = max(np.max(np.abs(h_bad - h)), np.max(np.abs(c_bad - c)))
+        assert gap > 1e-2, message
+
+
+def test_inputs_are_left_alone_by_a_correct_function():
+    args = lstm_inputs(3, 5, 4, 0)
+    before = {k: v.copy() for k, v in args.items()}
+    checks.check_lstm_step(impl.lstm_step_package)
+    assert all(np.array_equal(before[k], v) for k, v in lstm_inputs(3, 5, 4, 0).items())
+
+
+def test_check_gradient_reports_relative_error_and_accepts_own_inputs():
+    x = np.linspace(-3, 3, 10)
+    dout = np.ones(10)
+    assert "relative error" in checks.check_gradient(
+        impl.sigmoid_grad, np.tanh.__class__ and impl._sig, x, dout
+    )
+    message = failure("check_gradient", impl.sigmoid_grad_tanh_rule)
+    assert "must be below 1e-06" in message
+
+
+def _other_mistakes(seed=0, N=3, D=5, H=4):
+    """(reference output, {message: that mistake's output}) of the checks with many outputs."""
+    rng = np.random.default_rng(seed)
+    cifg = lstm_inputs(N, D, H, seed, G=3)
+    gru = {k: v for k, v in lstm_inputs(N, D, H, seed, G=3).items() if k != "c_prev"}
+    gru["b_hn"] = rng.uniform(0.2, 0.6, H)
+    peep = {"a": rng.standard_normal((N, 4 * H)), "c_prev": rng.standard_normal((N, H))}
+    peep.update(zip(("p_i", "p_f", "p_o"), rng.uniform(0.5, 1.5, (3, H)), strict=True))
+    back = dict(zip(("dh", "dc", "c_prev"), rng.standard_normal((3, N, H)), strict=True))
+    back.update(
+        zip("ifgo", impl.peephole_gates(peep["a"], back["c_prev"], 0, 0, 0)[:4], strict=True)
+    )
+    back["c"] = back["f"] * back["c_prev"] + back["i"] * back["g"]
+    grads = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+    return [
+        (impl.cifg_step_package(**cifg), cells._cifg_mistakes(cifg)),
+        (impl.gru_step_package(**gru), cells._gru_mistakes(gru)),
+        (impl.peephole_gates_package(**peep), cells._peephole_mistakes(peep)),
+        (impl.cell_backward_autograd(**back), gradients._backward_mistakes(back)),
+        (tuple(impl.clip_gradients(grads, 1.0)), gradients._clip_mistakes(grads, 1.0)),
+    ]
+
+
+def test_no_diagnosis_fires_on_a_right_answer():
+    for reference, mistakes in _other_mistakes():
+        for message, value in mistakes.items():
+            assert not _matches(reference, value), message
+    # Below the threshold most clipping mistakes change nothing; rescaling anyway does.
+    grads = [np.ones((2, 2)), np.ones(3)]
+    mistakes = gradients._clip_mistakes(grads, 100.0)
+    rescaled = next(v for m, v in mistakes.items() if m.startswith("you rescaled although"))
+    assert not _matches(tuple(grads), rescaled)
+
+
+def test_messages_reach_students_through_otter(tmp_path):
+    """In an otter-grader exception-based test, the student sees the check's message."""
+    otter_test_files = pytest.importorskip("otter.test_files")
+    path = tmp_path / "q1.py"
+    path.write_text(
+        "from otter.test_files import test_case\n"
+        "OK_FORMAT = False\n"
+        "name = 'q1'\n"
+        "@test_case(points=1)\n"
+        "def test_lstm_step(lstm_step):\n"
+        "    from lstm_lessons.checks import check_lstm_step\n"
+        "    check_lstm_step(lstm_step)\n"
+    )
+    test_file = otter_test_files.ExceptionTestFile.from_file(str(path))
+    test_file.run({"lstm_step": impl.lstm_step_tanh_c_prev})
+    summary = test_file.summary()
+    assert (
+        "h = o * tanh(c_prev): h reads the new cell state c_t of this step, not c_{t-1}." in summary
+    )
+    assert "Traceback" not in summary
+    test_file.run({"lstm_step": impl.lstm_step_loops})
+    assert "All test cases passed" in test_file.summary()
