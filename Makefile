@@ -23,7 +23,6 @@ SHELL := /bin/bash
 
 # Tools from the venv come first, so Jupyter kernels start with the venv's Python.
 export PATH := $(BIN):$(PATH)
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
