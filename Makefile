@@ -31,12 +31,13 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 START = t0=$$(date +%s%N); echo "==> $@"
 STOP = ms=$$((($$(date +%s%N) - t0) / 1000000)); printf '==> %s: %d.%03d s\n' "$@" $$((ms / 1000)) $$((ms % 1000))
 
-.PHONY: help install book test lint unit nbval clean distclean
+.PHONY: help install book test lint unit nbval exercises clean distclean
 
 help:
 	@echo "make book       install into $(VENV) and build the book into $(BUILD_DIR)/html"
 	@echo "make test       install, then: ruff, pytest tests, nbval on notebooks, book build"
 	@echo "make install    only create $(VENV) and install requirements.txt and the package"
+	@echo "make exercises  rebuild exercises/, solutions/ and the public checks from exercises_src/"
 	@echo "make clean      remove $(BUILD_DIR)"
 	@echo "make distclean  remove $(BUILD_DIR) and $(VENV)"
 	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV)"
@@ -89,6 +90,13 @@ nbval: $(STAMP)
 			if [ $$rc -eq 5 ]; then echo "nbval: notebooks found but no cells collected" >&2; fi; \
 			exit $$rc; }; \
 	fi; \
+	$(STOP)
+
+# Writes exercises/<set>.ipynb, solutions/<set>.ipynb and lstm_lessons/exercise_checks/<set>.json
+# from each master exercises_src/<set>.md; tests/test_exercises_build.py fails until they match.
+exercises: $(STAMP)
+	@$(START); \
+	$(BIN)/python tools/build_exercises.py; \
 	$(STOP)
 
 clean:

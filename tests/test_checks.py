@@ -30,8 +30,11 @@ def failure(name, fn):
     return message
 
 
+VALUE_CHECKS = {"check_shrink"}  # they take a student's number, not a function
+
+
 def test_every_check_is_covered():
-    public = {n for n in checks.__all__ if n.startswith("check_")}
+    public = {n for n in checks.__all__ if n.startswith("check_")} - VALUE_CHECKS
     assert public == set(impl.CORRECT) == set(impl.WRONG)
     assert issubclass(CheckFailed, AssertionError)
 
@@ -211,3 +214,23 @@ def test_messages_reach_students_through_otter(tmp_path):
     assert "Traceback" not in summary
     test_file.run({"lstm_step": impl.lstm_step_loops})
     assert "All test cases passed" in test_file.summary()
+
+
+def test_check_shrink_accepts_the_mean_factor_and_explains_the_rest():
+    d = 0.8 ** np.arange(30.0)
+    assert "0.800" in checks.check_shrink(0.8, d)
+    for shrink, words in [
+        (None, "not computed yet"),
+        (..., "not computed yet"),
+        (np.full(3, 0.8), "one number"),
+        (1.5, "between 0 and 1"),
+        (float("nan"), "between 0 and 1"),
+        (0.8**20, "(d[20] / d[0]) ** (1 / 20) = 0.8"),
+    ]:
+        with pytest.raises(CheckFailed, match=None) as info:
+            checks.check_shrink(shrink, d)
+        assert words in str(info.value), (shrink, str(info.value))
+    with pytest.raises(CheckFailed, match="run the cell of task 3"):
+        checks.check_shrink(0.8, None)
+    with pytest.raises(CheckFailed, match="shape"):
+        checks.check_shrink(0.8, d[:5])

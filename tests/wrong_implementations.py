@@ -781,6 +781,47 @@ def sigmoid_grad_transposed(x, dout):
     return sigmoid_grad(x, dout).T
 
 
+# check_state_distance: d_t = mean over n of ||h_t - h'_t|| for two runs of the simple RNN.
+def _rnn_states(x, h0, params):
+    h, hs = h0, []
+    for x_t in x:
+        h = np.tanh(x_t @ params["W_x"] + h @ params["W_h"] + params["b"])
+        hs.append(h)
+    return np.array(hs)  # (T, N, H)
+
+
+def state_distance_loop(x, x_prime, h0, params):
+    gap = _rnn_states(x, h0, params) - _rnn_states(x_prime, h0, params)
+    return np.array([np.mean([np.sqrt(np.sum(g_n**2)) for g_n in g_t]) for g_t in gap])
+
+
+def state_distance_package(x, x_prime, h0, params):
+    from lstm_lessons import rnn_forward
+
+    gap = rnn_forward(x, h0, params)[0] - rnn_forward(x_prime, h0, params)[0]
+    return np.linalg.norm(gap, axis=2).mean(axis=1)
+
+
+def state_distance_squared(x, x_prime, h0, params):
+    gap = _rnn_states(x, h0, params) - _rnn_states(x_prime, h0, params)
+    return (gap**2).sum(axis=2).mean(axis=1)
+
+
+def state_distance_summed(x, x_prime, h0, params):
+    gap = _rnn_states(x, h0, params) - _rnn_states(x_prime, h0, params)
+    return np.linalg.norm(gap, axis=2).sum(axis=1)
+
+
+def state_distance_per_sequence(x, x_prime, h0, params):
+    gap = _rnn_states(x, h0, params) - _rnn_states(x_prime, h0, params)
+    return np.linalg.norm(gap, axis=2)  # (T, N): not averaged
+
+
+def state_distance_with_h0(x, x_prime, h0, params):
+    d = state_distance_package(x, x_prime, h0, params)
+    return np.concatenate([[0.0], d])  # T + 1 entries
+
+
 CORRECT = {
     "check_sigmoid": [sigmoid_package, sigmoid_branches, sigmoid_logaddexp, sigmoid_loop],
     "check_forget_gate": [forget_gate, forget_gate_loops, forget_gate_float32_inside],
@@ -799,6 +840,7 @@ CORRECT = {
     "check_lstm_step_backward": [cell_backward, cell_backward_autograd],
     "check_clip_gradients": [clip_gradients, clip_gradients_concatenate, clip_gradients_torch],
     "check_gradient": [sigmoid_grad, sigmoid_grad_loop],
+    "check_state_distance": [state_distance_loop, state_distance_package],
 }
 
 WRONG = {
@@ -920,6 +962,12 @@ WRONG = {
         (sigmoid_grad_forward, ["forward value"]),
         (sigmoid_grad_tanh_rule, ["relative error", "largest error is at dx["]),
         (sigmoid_grad_transposed, ["dx is transposed"]),
+    ],
+    "check_state_distance": [
+        (state_distance_squared, ["squared distances"]),
+        (state_distance_summed, ["sum over the sequences"]),
+        (state_distance_per_sequence, ["one distance per step and sequence"]),
+        (state_distance_with_h0, ["leave out h0"]),
     ],
 }
 

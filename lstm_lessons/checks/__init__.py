@@ -24,6 +24,8 @@ place fails.
                                      -> (da_i, da_f, da_g, da_o, dc_prev)
     check_clip_gradients         clip_gradients(grads, max_norm) -> list of arrays
     check_gradient               grad_fn(x, dout) -> dx, against f(x) by centred differences
+    check_state_distance         state_distance(x, x_prime, h0, params) -> d   d (T,)
+    check_shrink                 shrink, a number computed from d
 
 Every docstring gives the equations. An entry counts as right within
 ``np.allclose(rtol=1e-5, atol=1e-6)``, so loops, separate matmuls per gate and
@@ -49,12 +51,15 @@ from .cells import (
     check_peephole_gate,
     check_rnn_step,
 )
+from .experiments import check_shrink, check_state_distance
 from .gates import check_cell_update, check_ema, check_forget_gate, check_sigmoid
 from .gradients import check_clip_gradients, check_gradient, check_lstm_step_backward
 
 __all__ = [
     "CheckFailed",
     "check_sigmoid",
+    "check_state_distance",
+    "check_shrink",
     "check_forget_gate",
     "check_cell_update",
     "check_ema",

@@ -64,15 +64,15 @@ def _rnn_mistakes(x, h_prev, W_x, W_h, b):
     }
 
 
-def check_rnn_step(rnn_step):
+def check_rnn_step(rnn_step, cases=CASES):
     """Check the student's ``rnn_step(x, h_prev, W_x, W_h, b) -> h``.
 
     x (N, D), h_prev (N, H), W_x (D, H), W_h (H, H), b (H,) ->
     h = tanh(x @ W_x + h_prev @ W_h + b), shape (N, H), as the package's
-    ``rnn_step_forward``.
+    ``rnn_step_forward``. ``cases`` lists the (N, D, H, seed) to try.
     """
     name = display_name(rnn_step, "rnn_step")
-    for N, D, H, seed in CASES:
+    for N, D, H, seed in cases:
         args = lstm_inputs(N, D, H, seed, G=1)
         del args["c_prev"]
         params = {k: args[k] for k in ("W_x", "W_h", "b")}
