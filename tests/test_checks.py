@@ -234,3 +234,15 @@ def test_check_shrink_accepts_the_mean_factor_and_explains_the_rest():
         checks.check_shrink(0.8, None)
     with pytest.raises(CheckFailed, match="shape"):
         checks.check_shrink(0.8, d[:5])
+
+
+def test_the_untouched_template_is_reported_as_not_done(tmp_path, monkeypatch):
+    # Source must be readable, as it is in a notebook: write the template to a module.
+    (tmp_path / "template.py").write_text(
+        'def lstm_step(x, h_prev, c_prev, W_x, W_h, b):\n    """One step."""\n    ...\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import template
+
+    message = failure("check_lstm_step", template.lstm_step)
+    assert "still the template: the task is not done yet" in message

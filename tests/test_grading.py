@@ -125,7 +125,7 @@ CLASS = {
         [
             "q1: Your sigmoid changed its argument `x` in place",
             "q2 [hidden]: Your rnn_step is not right yet. h has the wrong shape",
-            "d is None",
+            "still the template: the task is not done yet",
             "shrink is not computed yet",
         ],
     ),  # fmt: skip

@@ -13,9 +13,11 @@ diagnose changes some entry by far more on the seeded inputs, as the tests show
 mistake by mistake. The result's dtype must still be the dtype of the inputs.
 """
 
+import ast
 import inspect
 import numbers
 import os
+import textwrap
 import traceback
 import warnings
 from contextlib import nullcontext
@@ -158,8 +160,28 @@ def call(fn, args, *, name, hints=(), strict=False):
             result = fn(*copies.values())
     except Exception as exc:
         raise CheckFailed(_raised(exc, name, args, hints)) from None
+    if result is None and _is_template(fn):
+        fail(
+            f"Your {name} is still the template: the task is not done yet "
+            "(replace the ... with your code)."
+        )
     _check_unchanged(args, copies, name)
     return result
+
+
+def _is_template(fn):
+    """Whether ``fn``'s body is only a docstring and ``...``, as in the exercise notebooks."""
+    try:
+        tree = ast.parse(textwrap.dedent(source_of(fn)))
+    except SyntaxError:
+        return False
+    if not tree.body or not isinstance(tree.body[0], ast.FunctionDef):
+        return False
+    body = tree.body[0].body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if isinstance(body[0].value.value, str):
+            body = body[1:]  # the docstring
+    return len(body) == 1 and isinstance(body[0], ast.Expr) and body[0].value.value is Ellipsis
 
 
 def _raised(exc, name, args, hints):
