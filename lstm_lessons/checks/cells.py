@@ -147,15 +147,15 @@ def _lstm_mistakes(args):
     return mistakes
 
 
-def check_lstm_step(lstm_step):
+def check_lstm_step(lstm_step, cases=CASES):
     """Check the student's ``lstm_step(x, h_prev, c_prev, W_x, W_h, b) -> (h, c)``.
 
     x (N, D), h_prev and c_prev (N, H), W_x (D, 4H), W_h (H, 4H), b (4H,), with the
     blocks of 4H in the order i, f, g, o; h and c (N, H) as computed by the
-    package's ``lstm_step_forward``.
+    package's ``lstm_step_forward``. ``cases`` lists the (N, D, H, seed) to try.
     """
     name = display_name(lstm_step, "lstm_step")
-    for N, D, H, seed in CASES:
+    for N, D, H, seed in cases:
         args = lstm_inputs(N, D, H, seed)
         h, c, _ = step(args)
         got = call(lstm_step, args, name=name, hints=_UNPACK_HINT)

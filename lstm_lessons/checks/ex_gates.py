@@ -1,8 +1,6 @@
 """Checks for the exercise sets of chapters 4 (the forget gate) and 5 (the input gate).
 
     check                          the student's answer
-    check_forget_gate_cases        forget_gate(x, h_prev, W_xf, W_hf, b_f) -> f, on given sizes
-    check_lstm_step_cases          lstm_step(x, h_prev, c_prev, W_x, W_h, b) -> (h, c), given sizes
     check_gate_survival            gate_survival(x, params) -> (f_mean, kept)
     check_bias_table               table {b: (f_mean, kept)} for the biases 0, 1, 2
     check_compare_with_torch       compare_with_torch(step, x, h0, c0, params) -> gap
@@ -26,61 +24,13 @@ import numpy as np
 
 from ..activations import sigmoid as _sigmoid
 from ..lstm import init_lstm_params, lstm_forward
-from ._cases import lstm_inputs, step
+from ._cases import step
 from ._report import call, describe, display_name, fail, unpack, verdict
-from .cells import _UNPACK_HINT, _lstm_mistakes
-from .gates import _forget_mistakes
+from .cells import _UNPACK_HINT
 
 NH = ("N", "H")
 BIASES = (0.0, 1.0, 2.0)
 GAP_LIMIT = 1e-10  # float64 rounding over a few steps is about 1e-16; float32 about 1e-7
-
-
-def check_forget_gate_cases(forget_gate, cases=((2, 3, 7, 5), (5, 1, 3, 6))):
-    """``check_forget_gate`` on other sizes: ``cases`` lists the (N, D, H, seed) to try."""
-    name = display_name(forget_gate, "forget_gate")
-    for N, D, H, seed in cases:
-        args = lstm_inputs(N, D, H, seed)
-        cols = slice(H, 2 * H)  # the f block
-        gate_args = {
-            "x": args["x"],
-            "h_prev": args["h_prev"],
-            "W_xf": args["W_x"][:, cols],
-            "W_hf": args["W_h"][:, cols],
-            "b_f": args["b"][cols],
-        }
-        got = call(forget_gate, gate_args, name=name)
-        verdict(
-            name,
-            got,
-            np.array(step(args)[2].f),
-            "f",
-            letters=NH,
-            candidates=partial(_forget_mistakes, **gate_args),
-            recipe="f = sigma(x @ W_xf + h_prev @ W_hf + b_f).",
-        )
-    return f"{name}: passed (N, D, H = {', '.join(str(c[:3]) for c in cases)})."
-
-
-def check_lstm_step_cases(lstm_step, cases=((2, 3, 7, 5), (4, 1, 3, 6))):
-    """``check_lstm_step`` on other sizes: ``cases`` lists the (N, D, H, seed) to try."""
-    name = display_name(lstm_step, "lstm_step")
-    for N, D, H, seed in cases:
-        args = lstm_inputs(N, D, H, seed)
-        h, c, _ = step(args)
-        got = call(lstm_step, args, name=name, hints=_UNPACK_HINT)
-        verdict(
-            name,
-            got,
-            (h, c),
-            ("h", "c"),
-            letters=NH,
-            candidates=partial(_lstm_mistakes, args),
-            recipe="a = x @ W_x + h_prev @ W_h + b, split into a_i, a_f, a_g, a_o; "
-            "i, f, o = sigma(a_i), sigma(a_f), sigma(a_o); g = tanh(a_g); "
-            "c = f * c_prev + i * g; h = o * tanh(c).",
-        )
-    return f"{name}: passed (N, D, H = {', '.join(str(c[:3]) for c in cases)})."
 
 
 def _gates(x, params):

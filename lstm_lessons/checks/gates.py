@@ -105,15 +105,15 @@ def _clip_guess(x, got):
     return {message: _sigmoid(np.clip(x, -L, L))}
 
 
-def check_forget_gate(forget_gate):
+def check_forget_gate(forget_gate, cases=CASES):
     """Check the student's ``forget_gate(x, h_prev, W_xf, W_hf, b_f) -> f``.
 
     x (N, D), h_prev (N, H), W_xf (D, H), W_hf (H, H), b_f (H,) ->
     f = sigma(x @ W_xf + h_prev @ W_hf + b_f), shape (N, H): the forget-gate block
-    of the package's ``lstm_step_forward``.
+    of the package's ``lstm_step_forward``. ``cases`` lists the (N, D, H, seed) to try.
     """
     name = display_name(forget_gate, "forget_gate")
-    for N, D, H, seed in CASES:
+    for N, D, H, seed in cases:
         args = lstm_inputs(N, D, H, seed)
         cols = slice(H, 2 * H)  # the f block
         gate_args = {
