@@ -26,10 +26,9 @@ import numpy as np
 from ..filtering import step_lag as _step_lag
 from ..leaky import ema as _ema
 from ..lstm import lstm_step_backward, lstm_step_forward
-from ._cases import cell_from_a
 from ._report import call, describe, display_name, fail, verdict
 from .gates import _ema_mistakes
-from .gradients import BACKWARD_OUTPUTS, NH, _backward_mistakes
+from .gradients import NH, check_lstm_step_backward
 
 # The leaks, lag budget and fraction of the chapter 6 exercises (the notebook states the same).
 LEAKS = (0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
@@ -217,30 +216,10 @@ def check_leak_choice(a_choice, leaks=LEAKS, budget=LAG_BUDGET, frac=FRAC):
 
 def check_cell_backward_more(lstm_cell_backward):
     """``lstm_cell_backward`` on other shapes, saturated gates and float32 (hidden test)."""
+    check_lstm_step_backward(
+        lstm_cell_backward, cases=((1, 7, 3.0, 5, np.float64), (4, 3, 1.0, 6, np.float32))
+    )
     name = display_name(lstm_cell_backward, "lstm_cell_backward")
-    for N, H, scale, seed, dtype in ((1, 7, 3.0, 5, np.float64), (4, 3, 1.0, 6, np.float32)):
-        rng = np.random.default_rng(seed)
-        a = scale * rng.standard_normal((N, 4 * H))
-        c_prev, dh, dc = rng.standard_normal((3, N, H))
-        cache = cell_from_a(a, c_prev)[2]
-        da, _, dc_prev, _ = lstm_step_backward(dh, dc, cache)  # dx is da: W_x = I
-        args = {"dh": dh, "dc": dc}
-        args.update({k: np.array(getattr(cache, k)) for k in ("i", "f", "g", "o")})
-        args.update({"c_prev": c_prev, "c": np.array(cache.c)})
-        args = {k: v.astype(dtype) for k, v in args.items()}
-        expected = tuple(v.astype(dtype) for v in (*np.split(da, 4, axis=1), dc_prev))
-        got = call(lstm_cell_backward, args, name=name)
-        verdict(
-            name,
-            got,
-            expected,
-            BACKWARD_OUTPUTS,
-            letters=NH,
-            candidates=partial(_backward_mistakes, args),
-            recipe="dc_total = dc + dh * o * (1 - tanh(c)**2); da_i = dc_total * g * i * (1 - i); "
-            "da_f = dc_total * c_prev * f * (1 - f); da_g = dc_total * i * (1 - g**2); "
-            "da_o = dh * tanh(c) * o * (1 - o); dc_prev = dc_total * f; in the inputs' dtype.",
-        )
     return f"{name}: passed on other shapes, saturated gates and float32."
 
 

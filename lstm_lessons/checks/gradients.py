@@ -126,7 +126,11 @@ def _backward_mistakes(args):
     return mistakes
 
 
-def check_lstm_step_backward(lstm_cell_backward):
+# (N, H, scale of the pre-activations, seed, dtype) for check_lstm_step_backward.
+BACKWARD_CASES = tuple((N, H, 1.0, seed, np.float64) for N, _, H, seed in CASES)
+
+
+def check_lstm_step_backward(lstm_cell_backward, cases=BACKWARD_CASES):
     """Check the student's ``lstm_cell_backward(dh, dc, i, f, g, o, c_prev, c)``.
 
     One step of the backward pass inside the cell, from the gradients that reach
@@ -141,19 +145,22 @@ def check_lstm_step_backward(lstm_cell_backward):
         da_g = dc_total * i * (1 - g**2)
         dc_prev = dc_total * f
 
-    Compared with the package's ``lstm_step_backward``.
+    Compared with the package's ``lstm_step_backward``. ``cases`` lists
+    (N, H, scale of the pre-activations, seed, dtype): a large scale saturates
+    the gates, and float32 inputs must give float32 gradients.
     """
     name = display_name(lstm_cell_backward, "lstm_cell_backward")
-    for N, _, H, seed in CASES:
+    for N, H, scale, seed, dtype in cases:
         rng = np.random.default_rng(seed)
-        a = rng.standard_normal((N, 4 * H))
+        a = scale * rng.standard_normal((N, 4 * H))
         c_prev, dh, dc = rng.standard_normal((3, N, H))
         cache = cell_from_a(a, c_prev)[2]
         da, _, dc_prev, _ = lstm_step_backward(dh, dc, cache)  # dx is da: W_x = I
-        expected = (*np.split(da, 4, axis=1), dc_prev)
         args = {"dh": dh, "dc": dc}
         args.update({k: np.array(getattr(cache, k)) for k in ("i", "f", "g", "o")})
         args.update({"c_prev": c_prev, "c": np.array(cache.c)})
+        args = {k: v.astype(dtype) for k, v in args.items()}
+        expected = tuple(v.astype(dtype) for v in (*np.split(da, 4, axis=1), dc_prev))
         got = call(lstm_cell_backward, args, name=name)
         verdict(
             name,
@@ -164,7 +171,7 @@ def check_lstm_step_backward(lstm_cell_backward):
             candidates=partial(_backward_mistakes, args),
             recipe="dc_total = dc + dh * o * (1 - tanh(c)**2); da_i = dc_total * g * i * (1 - i); "
             "da_f = dc_total * c_prev * f * (1 - f); da_g = dc_total * i * (1 - g**2); "
-            "da_o = dh * tanh(c) * o * (1 - o); dc_prev = dc_total * f.",
+            "da_o = dh * tanh(c) * o * (1 - o); dc_prev = dc_total * f; in the inputs' dtype.",
         )
     return f"{name}: passed."
 
