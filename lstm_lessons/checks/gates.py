@@ -217,15 +217,17 @@ def _cell_update_mistakes(f, i, g, c_prev):
     }
 
 
-def check_ema(ema):
+def check_ema(ema, cases=((8, 0.7, 0, np.float64), (5, 0.25, 1, np.float64))):
     """Check the student's ``ema(x, a) -> c``: x (T,), 0 < a < 1, c (T,).
 
     c_t = a * c_{t-1} + (1 - a) * x_t for t = 1..T, from c_0 = 0; the result holds
-    c_1, ..., c_T (not c_0), like the package's ``leaky.ema``.
+    c_1, ..., c_T (not c_0), like the package's ``leaky.ema``, in the dtype of x.
+    ``cases`` lists (T, a, seed, dtype) to try.
     """
     name = display_name(ema, "ema")
-    for T, a, seed in ((8, 0.7, 0), (5, 0.25, 1)):
-        x = 1.0 + np.random.default_rng(seed).standard_normal(T)  # mean 1: the start shows
+    for T, a, seed, dtype in cases:
+        # Mean 1, so that a wrong start shows.
+        x = (1.0 + np.random.default_rng(seed).standard_normal(T)).astype(dtype)
         hints = (
             (
                 lambda e: isinstance(e, IndexError),
@@ -240,7 +242,8 @@ def check_ema(ema):
             _ema(x, a),
             "c",
             candidates=partial(_ema_mistakes, x, a, got),
-            recipe="c_t = a * c_{t-1} + (1 - a) * x_t from c_0 = 0, returning c_1, ..., c_T.",
+            recipe="c_t = a * c_{t-1} + (1 - a) * x_t from c_0 = 0, returning c_1, ..., c_T, "
+            "in the dtype of x.",
         )
     return f"{name}: passed."
 
