@@ -92,7 +92,7 @@ nbval: $(STAMP)
 	fi; \
 	$(STOP)
 
-# Writes exercises/<set>.ipynb, solutions/<set>.ipynb and lstm_lessons/exercise_checks/<set>.json
+# Writes exercises/<set>.ipynb, solutions/<set>.ipynb and lstm_lessons/homework/manifests/<set>.json
 # from each master exercises_src/<set>.md; tests/test_exercises_build.py fails until they match.
 exercises: $(STAMP)
 	@$(START); \

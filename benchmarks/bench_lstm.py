@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 import lstm_lessons as ll
-from lstm_lessons.torch_cells import LSTM
+from lstm_lessons.pytorch.cells import LSTM
 
 
 def median_time(fn, repeats):

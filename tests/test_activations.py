@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import lstm_lessons as ll
-from lstm_lessons.activations import ACTIVATIONS, get_activation
+from lstm_lessons.cells.activations import ACTIVATIONS, get_activation
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

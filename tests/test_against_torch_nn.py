@@ -6,7 +6,7 @@ import torch
 from helpers import SHAPES, random_inputs
 
 import lstm_lessons as ll
-from lstm_lessons.torch_cells import GRU, LSTM
+from lstm_lessons.pytorch.cells import GRU, LSTM
 
 TOL = 1e-12
 

@@ -10,7 +10,7 @@ import torch
 from helpers import ALL_VARIANTS, random_inputs, randomise_biases
 
 import lstm_lessons as ll
-from lstm_lessons.torch_cells import GRU, LSTM
+from lstm_lessons.pytorch.cells import GRU, LSTM
 
 AUTOGRAD_TOL = 1e-10
 FD_TOL = 1e-7

@@ -1,4 +1,4 @@
-"""lstm_lessons.checks: right answers pass, and each known mistake is named in the message.
+"""lstm_lessons.homework.checks: right answers pass, and each known mistake is named in the message.
 
 The implementations live in tests/wrong_implementations.py, which the exercise
 pipeline's CI reuses. Every message must be plain language: no traceback, and no
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import wrong_implementations as impl
 
-import lstm_lessons.checks as checks
-from lstm_lessons.checks import CheckFailed, cells, gradients
-from lstm_lessons.checks._cases import CASES, lstm_inputs
-from lstm_lessons.checks._report import RTOL, _matches, compare
+import lstm_lessons.homework.checks as checks
+from lstm_lessons.homework.checks import CheckFailed, cells, gradients
+from lstm_lessons.homework.checks.cases import CASES, lstm_inputs
+from lstm_lessons.homework.checks.report import RTOL, compare, matches
 
 CHECKS = sorted(impl.CORRECT)
 
@@ -177,19 +177,19 @@ def _other_mistakes(seed=0, N=3, D=5, H=4):
         (impl.gru_step_package(**gru), cells._gru_mistakes(gru)),
         (impl.peephole_gates_package(**peep), cells._peephole_mistakes(peep)),
         (impl.cell_backward_autograd(**back), gradients._backward_mistakes(back)),
-        (tuple(impl.clip_gradients(grads, 1.0)), gradients._clip_mistakes(grads, 1.0)),
+        (tuple(impl.clip_gradients(grads, 1.0)), gradients.clip_mistakes(grads, 1.0)),
     ]
 
 
 def test_no_diagnosis_fires_on_a_right_answer():
     for reference, mistakes in _other_mistakes():
         for message, value in mistakes.items():
-            assert not _matches(reference, value), message
+            assert not matches(reference, value), message
     # Below the threshold most clipping mistakes change nothing; rescaling anyway does.
     grads = [np.ones((2, 2)), np.ones(3)]
-    mistakes = gradients._clip_mistakes(grads, 100.0)
+    mistakes = gradients.clip_mistakes(grads, 100.0)
     rescaled = next(v for m, v in mistakes.items() if m.startswith("you rescaled although"))
-    assert not _matches(tuple(grads), rescaled)
+    assert not matches(tuple(grads), rescaled)
 
 
 def test_messages_reach_students_through_otter(tmp_path):
@@ -202,7 +202,7 @@ def test_messages_reach_students_through_otter(tmp_path):
         "name = 'q1'\n"
         "@test_case(points=1)\n"
         "def test_lstm_step(lstm_step):\n"
-        "    from lstm_lessons.checks import check_lstm_step\n"
+        "    from lstm_lessons.homework.checks import check_lstm_step\n"
         "    check_lstm_step(lstm_step)\n"
     )
     test_file = otter_test_files.ExceptionTestFile.from_file(str(path))

@@ -1,4 +1,4 @@
-"""lstm_lessons.checks.ex_gates: the checks of the exercise sets of chapters 4 and 5.
+"""lstm_lessons.homework.sets.gates: the checks of the exercise sets of chapters 4 and 5.
 
 Right answers, written in more than one way, pass; each deliberate mistake is rejected
 with the words of its diagnosis; a blank answer (None, ...) is reported as not done yet.
@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import lstm_lessons as ll
-from lstm_lessons.checks import CheckFailed, check_forget_gate, check_lstm_step
-from lstm_lessons.checks.ex_gates import (
+from lstm_lessons.homework.checks import CheckFailed, check_forget_gate, check_lstm_step
+from lstm_lessons.homework.sets.gates import (
     check_bias_table,
     check_compare_with_torch,
     check_gap,

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import lstm_lessons as ll
-from lstm_lessons import carousel
-from lstm_lessons import gradient_flow as gf
-from lstm_lessons.checks import CheckFailed
-from lstm_lessons.checks import ex_gradients_flow as ex
+from lstm_lessons.experiments import cell_state as carousel
+from lstm_lessons.experiments import vanishing_gradients as gf
+from lstm_lessons.homework.checks import CheckFailed
+from lstm_lessons.homework.sets import gradient_flow as ex
 
 
 def failure(check, *args, **kwargs):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from lstm_lessons import lstm_step_backward, lstm_step_forward
-from lstm_lessons.checks import CheckFailed
-from lstm_lessons.checks.ex_memory import (
+from lstm_lessons.homework.checks import CheckFailed
+from lstm_lessons.homework.sets.memory import (
     check_cell_backward_more,
     check_ema_long,
     check_gate_slope,

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 import lstm_lessons as ll
-from lstm_lessons import carousel, forgetting, tasks
+from lstm_lessons.experiments import cell_state as carousel
+from lstm_lessons.experiments import forget_gate as forgetting
+from lstm_lessons.training import tasks
 
 T, D, H = 40, 4, 8
 

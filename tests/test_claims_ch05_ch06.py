@@ -1,15 +1,16 @@
 """Claims C07-C12 of chapters 5 (the input gate) and 6 (the leaky integrator), and input checks
-of lstm_lessons.gate_probes and lstm_lessons.filtering."""
+of lstm_lessons.experiments.input_gate and lstm_lessons.experiments.leaky_integrator."""
 
 import numpy as np
 import pytest
 from helpers import random_inputs, randomise_biases
 
 import lstm_lessons as ll
-from lstm_lessons import filtering as fl
-from lstm_lessons import gate_probes as gp
-from lstm_lessons import tasks
-from lstm_lessons.train import evaluate
+from lstm_lessons.experiments import input_gate as gp
+from lstm_lessons.experiments import leaky_integrator as fl
+from lstm_lessons.pytorch.agreement import torch_gap
+from lstm_lessons.training import tasks
+from lstm_lessons.training.loop import evaluate
 
 K, DELAY = 4, 15  # chapter 5's delayed-recall task
 P_CHANGE, NOISE = 0.01, 0.3  # chapter 6's piecewise-constant task
@@ -23,11 +24,11 @@ def test_c07_numpy_cell_matches_torch_lstm_to_float64_precision():
     T, N, D, H = 30, 8, 3, 4
     x, h0, c0 = random_inputs(T, N, D, H, seed=11)
     params = randomise_biases(ll.init_lstm_params(D, H, seed=2, forget_bias=1.0))
-    assert gp.torch_gap(x, h0, c0, params) < 1e-12
+    assert torch_gap(x, h0, c0, params) < 1e-12
 
     x, _ = tasks.delayed_recall(64, DELAY, K, rng=5, dtype=np.float64)
     zeros = np.zeros((64, K))
-    assert gp.torch_gap(x, zeros, zeros, gp.latch_params(K)) < 1e-12
+    assert torch_gap(x, zeros, zeros, gp.latch_params(K)) < 1e-12
 
 
 def test_c07_candidate_lies_in_open_interval_and_update_is_keep_plus_write():
@@ -283,7 +284,7 @@ def _recall_cache():
             r"x: expected delayed-recall inputs",
         ),
         (
-            lambda: gp.torch_gap(
+            lambda: torch_gap(
                 np.zeros((3, 2, K + 2), dtype=np.float32),
                 np.zeros((2, K), dtype=np.float32),
                 np.zeros((2, K), dtype=np.float32),

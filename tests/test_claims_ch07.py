@@ -1,12 +1,12 @@
-"""Claims C13 and C14 of chapter 7 (the output gate), and input checks of lstm_lessons.trapdoor."""
+"""Claims C13 and C14 of chapter 7 (the output gate), and input checks of its experiments."""
 
 import numpy as np
 import pytest
 from helpers import randomise_biases
 
 from lstm_lessons import init_lstm_params
-from lstm_lessons import trapdoor as td
-from lstm_lessons.tasks import key_query
+from lstm_lessons.experiments import output_gate as td
+from lstm_lessons.training.tasks import key_query
 
 T = 16  # the chapter's sequence length
 

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_lessons import gradient_flow as gf
-from lstm_lessons import init_rnn_params, recall, rnn_forward
-from lstm_lessons.train import SequenceModel
+from lstm_lessons import init_rnn_params, rnn_forward
+from lstm_lessons.experiments import rnn_memory as recall
+from lstm_lessons.experiments import vanishing_gradients as gf
+from lstm_lessons.training.loop import SequenceModel
 
 # --- C01: recall against delay -------------------------------------------------------
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import lstm_lessons as ll
-from lstm_lessons.torch_cells import GRU, LSTM
+from lstm_lessons.pytorch.cells import GRU, LSTM
 
 T, N, D, H = 4, 2, 3, 5
 rng = np.random.default_rng(0)

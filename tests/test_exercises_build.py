@@ -90,7 +90,7 @@ def _solution_lines(master):
 def test_students_see_no_solution_and_no_hidden_test(master, built):
     stem = master.stem
     student = built[f"exercises/{stem}.ipynb"]
-    public = built[f"lstm_lessons/exercise_checks/{stem}.json"]
+    public = built[f"lstm_lessons/homework/manifests/{stem}.json"]
     solution = json.loads(built[f"solutions/{stem}.ipynb"])
     cells = json.loads(student)["cells"]
     sources = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")

@@ -6,7 +6,7 @@ import torch
 from helpers import random_inputs
 
 import lstm_lessons as ll
-from lstm_lessons.torch_cells import GRU, LSTM
+from lstm_lessons.pytorch.cells import GRU, LSTM
 
 
 @pytest.mark.parametrize("variant,f_block", [("standard", 1), ("nig", 0), ("peephole", 1)])

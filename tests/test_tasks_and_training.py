@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_lessons import tasks
-from lstm_lessons.train import SequenceModel, evaluate, train
+from lstm_lessons.training import tasks
+from lstm_lessons.training.loop import SequenceModel, evaluate, train
 
 
 def test_adding_problem_target_is_the_sum_of_the_marked_values():

@@ -6,7 +6,7 @@ import torch
 from helpers import ALL_VARIANTS, random_inputs, randomise_biases
 
 import lstm_lessons as ll
-from lstm_lessons.torch_cells import LSTM
+from lstm_lessons.pytorch.cells import LSTM
 
 
 @pytest.mark.parametrize("variant", ALL_VARIANTS)

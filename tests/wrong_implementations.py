@@ -1,4 +1,4 @@
-"""Students' implementations for the checks in ``lstm_lessons.checks``: right ones and wrong ones.
+"""Students' implementations for the checks in ``lstm_lessons.homework.checks``: right and wrong.
 
 ``CORRECT[check]`` lists implementations that must pass ``check``: the package's
 own code wrapped in the student's signature, and versions written differently
@@ -8,7 +8,7 @@ known mistake, and the check must fail with a message that contains every one of
 ``words``. ``CHECK_ARGS[check]`` holds extra positional arguments of a check.
 The exercise pipeline's CI runs them against the checks, like tests/test_checks.py::
 
-    getattr(lstm_lessons.checks, name)(fn, *CHECK_ARGS.get(name, ()))
+    getattr(lstm_lessons.homework.checks, name)(fn, *CHECK_ARGS.get(name, ()))
 """
 
 import math

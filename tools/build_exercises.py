@@ -15,7 +15,7 @@ this script writes
     exercises/<set>.ipynb                  the student notebook: stubs, ``grader.check`` cells
     solutions/<set>.ipynb                  the worked solution, with the grading manifest
                                            (public and hidden tests) in its metadata
-    lstm_lessons/exercise_checks/<set>.json  the public tests that ``grader.check`` runs
+    lstm_lessons/homework/manifests/<set>.json  the public tests that ``grader.check`` runs
 
 The output depends on the master alone: cell ids are hashes of the cells, and everything
 otter or jupytext adds that varies between runs (ids, versions, zip files) is left out, so
@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MASTERS = "exercises_src"
 STUDENT_DIR = "exercises"
 SOLUTION_DIR = "solutions"
-CHECKS_DIR = "lstm_lessons/exercise_checks"
-MANIFEST_KEY = "lstm_lessons"  # the same key as lstm_lessons.exercise.MANIFEST_KEY
+CHECKS_DIR = "lstm_lessons/homework/manifests"
+MANIFEST_KEY = "lstm_lessons"  # the same key as lstm_lessons.homework.notebook.MANIFEST_KEY
 
 # otter's markers that may be left in its solution notebook, and what becomes of them there.
 SOLUTION_MARKER_LINE = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$")

@@ -1,0 +1,14 @@
+"""The experiments of the book, one module per chapter topic.
+
+    chapter                                module
+    1  The simple RNN and its memory        rnn_memory
+    2  Vanishing and exploding gradients    vanishing_gradients
+    3  The cell state                       cell_state
+    4  The forget gate                      forget_gate
+    5  The input gate and the candidate     input_gate
+    6  The cell as a leaky integrator       leaky_integrator
+    7  The output gate                      output_gate
+
+Each module trains and measures with the layers below it (cells, pytorch,
+training) and returns plain results that the chapter plots and the tests pin.
+"""

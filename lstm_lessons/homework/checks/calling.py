@@ -1,0 +1,230 @@
+"""Calling a student's function safely: copies in, every exception turned into a plain message.
+
+A check never lets the student's code raise through it: :func:`call` runs the function
+on copies of its arguments and reports an exception by type, message, the student's line
+and a hint (never a traceback), a template that was not filled in as "not done yet", and
+an argument changed in place as such. Every failure is a :class:`CheckFailed`, whose
+message is what the student reads.
+"""
+
+import ast
+import inspect
+import numbers
+import os
+import textwrap
+import traceback
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+
+# Frames in this package are the checks' own; the student's line is the last frame outside.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class CheckFailed(AssertionError):
+    """Raised when the student's code is not right yet; the message says what and why."""
+
+
+def fail(message):
+    raise CheckFailed(message)
+
+
+def display_name(fn, default):
+    """The name the student gave the function, or ``default`` for a lambda or a partial."""
+    name = getattr(fn, "__name__", "")
+    return name if name.isidentifier() else default
+
+
+def describe(value):
+    """A short phrase for any value: 'an array of shape (3, 4)', 'a list of 2 items', 'None'."""
+    if value is None:
+        return "None"
+    if value is Ellipsis:
+        return "... (Ellipsis), so the task is not done yet"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
+    if isinstance(value, (bool, numbers.Number)):
+        return f"the number {value!r}"
+    return f"a {type(value).__module__.split('.')[0]}.{type(value).__name__}".replace(
+        "builtins.", ""
+    )
+
+
+def _describe_arg(name, value):
+    if isinstance(value, np.ndarray):
+        if value.size <= 2:
+            return f"{name} = {np.array2string(value, separator=', ')} ({value.dtype})"
+        return f"{name} of shape {value.shape}"
+    if isinstance(value, (list, tuple)) and all(isinstance(v, np.ndarray) for v in value):
+        shapes = ", ".join(str(v.shape) for v in value)
+        return f"{name} = a {type(value).__name__} of {len(value)} arrays of shapes {shapes}"
+    return f"{name} = {value!r}"
+
+
+def describe_args(args):
+    return ", ".join(_describe_arg(k, v) for k, v in args.items())
+
+
+def _copy(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy(v) for v in value)
+    return value
+
+
+def _student_line(exc):
+    """The last line of the traceback that lies outside NumPy and this package, quoted."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = os.path.abspath(frame.filename)
+        if path.startswith(_PACKAGE_DIR) or "site-packages" in path or "/lib/python" in path:
+            continue
+        return f"`{frame.line.strip()}`" if frame.line else None
+    return None
+
+
+def _is_matmul_error(exc):
+    text = str(exc)
+    return isinstance(exc, ValueError) and ("matmul" in text or "not aligned" in text)
+
+
+# Hints for any check; a check puts its own, more specific hints first.
+GENERIC_HINTS = (
+    (
+        lambda e: isinstance(e, NotImplementedError),
+        "the function is still the template: replace `raise NotImplementedError` with your code.",
+    ),
+    (
+        lambda e: isinstance(e, NameError),
+        "a name used inside your function is not defined. Did you run the cell that defines it, "
+        "and is it spelt the same way?",
+    ),
+    (
+        _is_matmul_error,
+        "the course uses row vectors: x (N, D) @ W_x (D, 4H) and h_prev (N, H) @ W_h (H, 4H). "
+        "Check the order of the factors of `@` and that no weight is transposed.",
+    ),
+    (
+        lambda e: "could not be broadcast" in str(e),
+        "two arrays of different shapes met in an element-wise operation; print their .shape "
+        "to see which one is not (N, H).",
+    ),
+    (
+        lambda e: "NoneType" in str(e),
+        "a value in your code is None: does a helper function end without `return`?",
+    ),
+    (
+        lambda e: isinstance(e, IndexError),
+        "an index is out of range; check the sizes of your slices.",
+    ),
+)
+
+
+def call(fn, args, *, name, hints=(), strict=False):
+    """``fn(*args.values())`` on copies of the arguments; its result, or CheckFailed saying why not.
+
+    ``args`` maps the student's parameter names to values, in the order of the
+    signature. Any exception the function raises is reported with its type,
+    message, the student's line and a hint, never as a traceback. ``strict``
+    turns NumPy's RuntimeWarnings (overflow, invalid value) into failures.
+    Afterwards the arguments must be unchanged: a function must not modify its
+    inputs in place.
+    """
+    if fn is None:
+        fail(
+            f"`{name}` is not defined yet (got None): run the cell that defines it, then the check."
+        )
+    if not callable(fn):
+        fail(f"expected `{name}` to be a function, got {describe(fn)}.")
+    copies = {k: _copy(v) for k, v in args.items()}
+    errstate = (
+        np.errstate(over="warn", invalid="warn", divide="warn", under="ignore")
+        if strict
+        else nullcontext()
+    )
+    try:
+        with warnings.catch_warnings(), errstate:
+            if strict:
+                warnings.simplefilter("error", RuntimeWarning)
+            result = fn(*copies.values())
+    except Exception as exc:
+        raise CheckFailed(_raised(exc, name, args, hints)) from None
+    if result is None and _is_template(fn):
+        fail(
+            f"Your {name} is still the template: the task is not done yet "
+            "(replace the ... with your code)."
+        )
+    _check_unchanged(args, copies, name)
+    return result
+
+
+def _is_template(fn):
+    """Whether ``fn``'s body is only a docstring and ``...``, as in the exercise notebooks."""
+    try:
+        tree = ast.parse(textwrap.dedent(source_of(fn)))
+    except SyntaxError:
+        return False
+    if not tree.body or not isinstance(tree.body[0], ast.FunctionDef):
+        return False
+    body = tree.body[0].body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        if isinstance(body[0].value.value, str):
+            body = body[1:]  # the docstring
+    return len(body) == 1 and isinstance(body[0], ast.Expr) and body[0].value.value is Ellipsis
+
+
+def _raised(exc, name, args, hints):
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, Warning):
+        head = f"Your {name} made NumPy warn ({detail})"
+    else:
+        head = f"Your {name} raised {detail}"
+    lines = [f"{head} when called with {describe_args(args)}."]
+    line = _student_line(exc)
+    if line:
+        lines.append(f"It happened in the line {line}.")
+    for test, hint in (*hints, *GENERIC_HINTS):
+        if test(exc):
+            lines.append("Hint: " + hint)
+            break
+    return "\n".join(lines)
+
+
+def _check_unchanged(args, copies, name):
+    for key, before in args.items():
+        after = copies[key]
+        pairs = [(key, before, after)]
+        if isinstance(before, (list, tuple)):
+            if len(after) != len(before):
+                fail(
+                    f"Your {name} changed the length of its argument `{key}` "
+                    f"from {len(before)} to {len(after)}; leave the inputs unchanged "
+                    "and return a new list."
+                )
+            pairs = [
+                (f"{key}[{j}]", b, a) for j, (b, a) in enumerate(zip(before, after, strict=True))
+            ]
+        for label, b, a in pairs:
+            if isinstance(b, np.ndarray) and not (
+                isinstance(a, np.ndarray)
+                and a.shape == b.shape
+                and np.array_equal(a, b, equal_nan=True)
+            ):
+                var = label.split("[")[0] if label == key else "g"
+                fail(
+                    f"Your {name} changed its argument `{label}` in place (with `+=`, `*=`, "
+                    f"`[...] =` or an `out=`). A function must leave its inputs as they were: "
+                    f"`{var} = {var} * s` makes a new array, while `{var} *= s` overwrites "
+                    "the caller's."
+                )
+
+
+def source_of(fn):
+    """The source text of the student's function, or '' when it cannot be read."""
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        return ""

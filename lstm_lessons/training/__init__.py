@@ -1,0 +1,6 @@
+"""Training small recurrent models on synthetic tasks.
+
+    tasks   seeded synthetic sequence tasks (adding, delayed recall, key/query, ...)
+    model   SequenceModel: a recurrent layer and a linear readout
+    loop    train() and evaluate(): Adam or SGD, clipping, a history of the run
+"""
