@@ -65,11 +65,36 @@ def check_params(params, expected_shapes, dtype):
         check_shape(f"params[{key!r}]", params[key], shape, letters)
 
 
-def check_int(name, value, low=1):
-    """Check that ``value`` is an integer (not a bool) of at least ``low``."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+def check_int(name, value, low=1, high=None):
+    """Check that ``value`` is an integer of at least ``low`` (and at most ``high``).
+
+    A bool is refused although Python counts it as an int: ``steps=True``
+    is a mistake, not one step. NumPy integers are accepted. Returns ``value``
+    as a Python int.
+    """
+    if high is None:
         expected = "a positive integer" if low == 1 else f"an integer >= {low}"
+    else:
+        expected = f"an integer between {low} and {high}"
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected {expected}, got the bool {value!r}")
+    if not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
+    if value < low or (high is not None and value > high):
         raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return int(value)
+
+
+def check_index(name, value, size, what="an integer"):
+    """Check that ``value`` is an integer index in [0, ``size``); returns it as an int.
+
+    ``what`` names the index in the message, e.g. ``"a sequence index"``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name}: expected {what} in [0, {size}), got {value!r}")
+    if not 0 <= value < size:
+        raise ValueError(f"{name}: expected {what} in [0, {size}), got {value!r}")
+    return int(value)
 
 
 def check_positive(name, value):

@@ -3,4 +3,5 @@
     tasks   seeded synthetic sequence tasks (adding, delayed recall, key/query, ...)
     model   SequenceModel: a recurrent layer and a linear readout
     loop    train() and evaluate(): Adam or SGD, clipping, a history of the run
+    harness the one recipe of every experiment: seeded fit, batch seeds, held-out seed
 """

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ..cells.validation import check_int
 from .model import CELLS, SequenceModel
 
 LOSSES = ("mse", "ce")
@@ -68,8 +69,7 @@ def train(
     A run whose loss or gradient overflows stops there: its last record is
     not finite, and every later step would be too.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps: expected a positive integer, got {steps!r}")
+    check_int("steps", steps)
     if clip is not None and not clip > 0:
         raise ValueError(f"clip: expected a positive maximum norm or None, got {clip!r}")
     if optimizer not in OPTIMIZERS:

@@ -1,0 +1,173 @@
+"""The experiment harness: one batch-seed convention, one held-out seed, a deterministic fit."""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import lstm_lessons
+from lstm_lessons.cells.validation import check_index, check_int
+from lstm_lessons.training import harness, tasks
+from lstm_lessons.training.harness import (
+    HELD_OUT_SEED,
+    SEED_LIMIT,
+    SEED_STRIDE,
+    batch_seed,
+    batches,
+    fit,
+    held_out,
+)
+
+EXPERIMENTS = Path(lstm_lessons.__file__).parent / "experiments"
+
+
+def _adding(rng):
+    return tasks.adding_problem(4, 6, rng=rng)
+
+
+def _small_fit(seed):
+    return fit(
+        _adding, 5, seed=seed, input_size=2, hidden_size=3, output_size=1, cell="lstm", lr=0.05
+    )
+
+
+def test_batch_seed_is_seed_times_stride_plus_step():
+    assert batch_seed(0, 0) == 0
+    assert batch_seed(0, 7) == 7
+    assert batch_seed(3, 7) == 3 * SEED_STRIDE + 7
+    assert batch_seed(np.int64(2), np.int32(1)) == 2 * SEED_STRIDE + 1
+
+
+def test_runs_with_different_seeds_never_share_a_batch_seed():
+    # Steps stop below the stride, so seed * stride + step is one-to-one.
+    a = {batch_seed(1, s) for s in (0, 1, SEED_STRIDE - 1)}
+    b = {batch_seed(2, s) for s in (0, 1, SEED_STRIDE - 1)}
+    assert not a & b
+    with pytest.raises(ValueError, match="step: expected an integer between 0 and"):
+        batch_seed(1, SEED_STRIDE)
+
+
+def test_held_out_seed_is_above_every_batch_seed():
+    assert batch_seed(SEED_LIMIT - 1, SEED_STRIDE - 1) < HELD_OUT_SEED
+    with pytest.raises(
+        ValueError, match=f"seed: expected an integer between 0 and {SEED_LIMIT - 1}"
+    ):
+        batch_seed(SEED_LIMIT, 0)
+    with pytest.raises(ValueError, match="seed: expected an integer between 0 and"):
+        batch_seed(-1, 0)
+
+
+def test_held_out_data_never_equals_a_training_batch():
+    x_test, y_test = held_out(_adding)
+    np.testing.assert_array_equal(x_test, _adding(HELD_OUT_SEED)[0])
+    for seed in (0, 1, SEED_LIMIT - 1):
+        draw = batches(_adding, seed)
+        for step in (0, 1, 2, 999):
+            x, _ = draw(step)
+            assert not np.array_equal(x, x_test)
+
+
+def test_batches_follow_the_convention():
+    draw = batches(_adding, 2)
+    np.testing.assert_array_equal(draw(5)[0], _adding(2 * SEED_STRIDE + 5)[0])
+
+
+def test_same_seed_gives_the_same_weights_and_history():
+    a, b, c = _small_fit(1), _small_fit(1), _small_fit(2)
+    for (name, p), q in zip(
+        a.model.state_dict().items(), b.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(p, q), name
+    assert a.history.loss == b.history.loss
+    assert a.history.loss != c.history.loss
+    assert len(a.history.loss) == 5
+
+
+def test_fit_trains_the_model_it_is_given():
+    model = harness.SequenceModel(2, 3, 1, seed=4)
+    before = [p.detach().clone() for p in model.parameters()]
+    result = fit(_adding, 3, seed=4, model=model)
+    assert result.model is model
+    assert any(not torch.equal(p, q) for p, q in zip(before, model.parameters(), strict=True))
+    # Built from the same seed, a fresh model trains to the same weights.
+    fresh = fit(_adding, 3, seed=4, input_size=2, hidden_size=3, output_size=1)
+    for p, q in zip(model.parameters(), fresh.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: check_int("steps", True),
+            ValueError,
+            "steps: expected a positive integer, got the bool True",
+        ),
+        (
+            lambda: check_int("n", np.True_, 0),
+            ValueError,
+            "n: expected an integer >= 0, got the bool",
+        ),
+        (lambda: check_int("T", 2.0), ValueError, "T: expected a positive integer, got float 2.0"),
+        (lambda: check_int("T", 0), ValueError, "T: expected a positive integer, got 0"),
+        (
+            lambda: check_int("t", 5, 1, 4),
+            ValueError,
+            "t: expected an integer between 1 and 4, got 5",
+        ),
+        (
+            lambda: check_index("unit", True, 3),
+            ValueError,
+            r"unit: expected an integer in \[0, 3\)",
+        ),
+        (lambda: check_index("unit", 3, 3), ValueError, r"unit: expected an integer in \[0, 3\)"),
+        (lambda: batch_seed(False, 0), ValueError, "seed: expected .* got the bool False"),
+        (lambda: batch_seed(0, True), ValueError, "step: expected .* got the bool True"),
+        (lambda: _small_fit(True), ValueError, "seed: expected .* got the bool True"),
+        (
+            lambda: fit(_adding, True, input_size=2, hidden_size=3, output_size=1),
+            ValueError,
+            "steps: expected an integer between 1 and",
+        ),
+        (lambda: batches("adding", 0), TypeError, "task: expected a function"),
+        (lambda: held_out(None), TypeError, "task: expected a function"),
+        (
+            lambda: fit(_adding, 2, model=harness.SequenceModel(2, 3, 1), hidden_size=3),
+            ValueError,
+            "model: got a model and model arguments",
+        ),
+        (
+            lambda: fit(_adding, 2, model=torch.nn.Linear(2, 1)),
+            TypeError,
+            "model: expected a SequenceModel",
+        ),
+    ],
+)
+def test_bad_arguments_get_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_check_int_accepts_numpy_integers_and_returns_an_int():
+    assert check_int("n", np.int64(3)) == 3
+    assert type(check_int("n", np.int64(3))) is int
+    assert check_index("k", np.int32(2), 3) == 2
+
+
+def _literals(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            yield node.value
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            yield ast.unparse(node)
+
+
+@pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.py")), ids=lambda p: p.name)
+def test_experiments_spell_no_seed_conventions_of_their_own(path):
+    """Data seeds and the held-out seed come from the harness, never from a literal."""
+    text = path.read_text()
+    found = [v for v in _literals(path) if v in (100_003, 1_000_003, "2 ** 31 - 1", "2 ** 31")]
+    assert not found, f"{path.name} spells a seed convention itself: {found}"
+    assert "isinstance(value, (int, np.integer))" not in text
