@@ -50,6 +50,7 @@ from ..cells.bptt import (  # noqa: F401
     check_cache,
     forget_gate_products,
 )
+from ..cells.validation import check_index, check_int
 from ..pytorch.cells import LSTM
 from ..pytorch.convert import to_torch
 
@@ -120,10 +121,8 @@ def cell_state_jacobian(cache, t, sample=0):
         raise ValueError(f"cache: expected a variant without peepholes, got {v.name!r}")
     T, N, D = cache.x.shape
     H = cache.h.shape[2]
-    if not (isinstance(t, (int, np.integer)) and 1 <= t <= T):
-        raise ValueError(f"t: expected a step between 1 and T={T}, got {t!r}")
-    if not (isinstance(sample, (int, np.integer)) and 0 <= sample < N):
-        raise ValueError(f"sample: expected an index between 0 and N-1={N - 1}, got {sample!r}")
+    check_int("t", t, 1, T)
+    check_index("sample", sample, N, "a sequence index")
 
     cell = LSTM(D, H, v, dtype=torch.float64)
     params64 = {k: np.asarray(p, dtype=np.float64) for k, p in cache.params.items()}

@@ -27,7 +27,8 @@ import numpy as np
 from ..cells.lstm import init_lstm_params, lstm_forward
 from ..cells.validation import check_int
 from ..training import tasks
-from ..training.loop import evaluate, train
+from ..training.harness import check_seed, fit, held_out
+from ..training.loop import evaluate
 from ..training.model import SequenceModel
 from .cell_state import drop_forget_gate
 
@@ -101,11 +102,11 @@ def forget_bias_sweep(
     the runs with different biases of one seed see the same batches.
     """
     biases = tuple(float(b) for b in biases)
-    seeds = tuple(seeds)
+    seeds = tuple(check_seed(s, "seeds") for s in seeds)
     if not biases or not all(np.isfinite(biases)):
         raise ValueError(f"biases: expected one or more finite numbers, got {biases!r}")
-    if not seeds or not all(isinstance(v, (int, np.integer)) and v >= 0 for v in seeds):
-        raise ValueError(f"seeds: expected one or more integer seeds >= 0, got {seeds!r}")
+    if not seeds:
+        raise ValueError(f"seeds: expected one or more seeds, got {seeds!r}")
     if not (np.isscalar(lr) and lr > 0):
         raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
     for name, value in (("delay", delay), ("hidden_size", hidden_size), ("steps", steps)):
@@ -118,19 +119,18 @@ def forget_bias_sweep(
     K = n_symbols
     chance = float(np.log(K))
     threshold = solved_fraction * chance
-    # Held-out data from a seed far from those of the training batches.
-    x_eval, y_eval = tasks.delayed_recall(n_eval, delay, n_symbols=K, rng=2**31 - 1)
+
+    def task(rng, n=batch_size):
+        return tasks.delayed_recall(n, delay, n_symbols=K, rng=rng)
+
+    x_eval, y_eval = held_out(lambda rng: task(rng, n_eval))
     accuracy, solved_at, f_start, f_end = (np.empty((len(biases), len(seeds))) for _ in range(4))
     loss = np.empty((len(biases), len(seeds), steps))
     for s, seed in enumerate(seeds):
-
-        def batches(step, seed=seed):
-            return tasks.delayed_recall(batch_size, delay, n_symbols=K, rng=seed * 100_003 + step)
-
         for b, bias in enumerate(biases):
             model = SequenceModel(K + 2, hidden_size, K, cell="lstm", forget_bias=bias, seed=seed)
             f_start[b, s] = model.run_numpy(x_eval)[2].gate("f").mean()
-            history = train(model, batches, steps, loss="ce", lr=lr, seed=seed, progress=False)
+            _, history = fit(task, steps, seed=seed, model=model, loss="ce", lr=lr)
             loss[b, s] = history.loss
             solved_at[b, s] = steps_to_solve(history.loss, threshold, window)
             accuracy[b, s] = evaluate(model, x_eval, y_eval, loss="ce")["accuracy"]

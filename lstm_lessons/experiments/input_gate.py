@@ -29,11 +29,10 @@ Inside:
 
 import numpy as np
 
-from ..cells.validation import check_array
+from ..cells.validation import check_array, check_int
 from ..pytorch.agreement import torch_gap  # noqa: F401  (chapter 5 checks the cell against torch)
 from ..training import tasks
-from ..training.loop import train
-from ..training.model import SequenceModel
+from ..training.harness import fit
 
 
 def latch_params(n_symbols=4, gain=20.0):
@@ -51,11 +50,9 @@ def latch_params(n_symbols=4, gain=20.0):
     the largest h at the query names the symbol. The hidden state does not
     feed back (W_h = 0): every gate reads the current input only.
     """
-    if not isinstance(n_symbols, (int, np.integer)) or n_symbols < 2:
-        raise ValueError(f"n_symbols: expected an integer >= 2, got {n_symbols!r}")
+    K = check_int("n_symbols", n_symbols, 2)
     if not gain > 0:
         raise ValueError(f"gain: expected a positive number, got {gain!r}")
-    K = int(n_symbols)
     D, H = K + 2, K
     W_x = np.zeros((D, 4 * H))
     W_h = np.zeros((H, 4 * H))
@@ -87,17 +84,22 @@ def train_recall_model(
     bias starts at ``forget_bias`` (f = sigma(2) ~ 0.88 for the default), and
     the gradient norm is clipped at ``clip``: both make the run reliable.
     """
-    for name, value in (("delay", delay), ("steps", steps), ("batch", batch)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    check_int("delay", delay)
+    check_int("batch", batch)
     K = n_symbols
-    model = SequenceModel(K + 2, hidden_size, K, cell="lstm", forget_bias=forget_bias, seed=seed)
-
-    def batches(step):
-        return tasks.delayed_recall(batch, delay, K, rng=seed * 1_000_003 + step)
-
-    history = train(model, batches, steps, loss="ce", lr=lr, clip=clip, seed=seed, progress=False)
-    return model, history
+    return fit(
+        lambda rng: tasks.delayed_recall(batch, delay, K, rng=rng),
+        steps,
+        seed=seed,
+        loss="ce",
+        lr=lr,
+        clip=clip,
+        input_size=K + 2,
+        hidden_size=hidden_size,
+        output_size=K,
+        cell="lstm",
+        forget_bias=forget_bias,
+    )
 
 
 def separation(values, labels, n_classes):

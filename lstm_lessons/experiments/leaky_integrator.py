@@ -44,10 +44,9 @@ import numpy as np
 
 from ..cells.leaky import ema, residual_noise, step_lag
 from ..cells.lstm import lstm_forward, lstm_step_forward
-from ..cells.validation import check_array
+from ..cells.validation import check_array, check_int
 from ..training import tasks
-from ..training.loop import train
-from ..training.model import SequenceModel
+from ..training.harness import fit
 
 
 def _logit(p):
@@ -149,17 +148,26 @@ def train_level_tracker(
     step draws a fresh batch seeded by ``seed`` and the step number. Returns
     the model and its training :class:`History`.
     """
-    for name, value in (("T", T), ("steps", steps), ("batch", batch)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    model = SequenceModel(1, hidden_size, 1, readout="all", forget_bias=forget_bias, seed=seed)
+    check_int("T", T)
+    check_int("batch", batch)
 
-    def batches(step):
-        x, y, _ = tasks.piecewise_constant(batch, T, p_change, noise, rng=seed * 1_000_003 + step)
+    def task(rng):
+        x, y, _ = tasks.piecewise_constant(batch, T, p_change, noise, rng=rng)
         return x, y
 
-    history = train(model, batches, steps, loss="mse", lr=lr, clip=clip, seed=seed, progress=False)
-    return model, history
+    return fit(
+        task,
+        steps,
+        seed=seed,
+        loss="mse",
+        lr=lr,
+        clip=clip,
+        input_size=1,
+        hidden_size=hidden_size,
+        output_size=1,
+        readout="all",
+        forget_bias=forget_bias,
+    )
 
 
 def steps_since_change(changes):
@@ -325,8 +333,7 @@ def greedy_drive(params, candidates, T, unit=0):
     M, D = candidates.shape
     if D != params["W_x"].shape[0]:
         raise ValueError(f"candidates: expected D={params['W_x'].shape[0]} columns, got {D}")
-    if not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"T: expected a positive integer, got {T!r}")
+    check_int("T", T)
     H = params["W_h"].shape[0]
     h, c = np.zeros((1, H)), np.zeros((1, H))
     chosen = np.empty((T, 1, D))

@@ -34,9 +34,8 @@ import numpy as np
 import torch
 
 from ..cells.lstm import lstm_step_backward, lstm_step_forward
-from ..cells.validation import check_array, check_int, check_shape
-from ..training.loop import train
-from ..training.model import SequenceModel
+from ..cells.validation import check_array, check_index, check_int, check_shape
+from ..training.harness import fit
 from ..training.tasks import key_query
 
 KEY, QUERY = 1, 2  # the flag channels of key_query's input; channel 0 carries the value
@@ -56,24 +55,23 @@ def train_trapdoor_model(
     check_int("T", T)
     if T < 3:
         raise ValueError(f"T: expected at least 3 steps (KEY, a wait, QUERY), got {T!r}")
-    for name, value in (("hidden_size", hidden_size), ("steps", steps), ("batch_size", batch_size)):
+    for name, value in (("hidden_size", hidden_size), ("batch_size", batch_size)):
         check_int(name, value)
     if not lr > 0:
         raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
-    model = SequenceModel(
-        3, hidden_size, 1, cell="lstm", readout="all", forget_bias=forget_bias, seed=seed
-    )
-    # Data seeds are offset by the model seed, so that two seeds see different data too.
-    history = train(
-        model,
-        lambda step: key_query(batch_size, T, rng=1_000_003 * seed + step),
+    return fit(
+        lambda rng: key_query(batch_size, T, rng=rng),
         steps,
+        seed=seed,
         loss="mse",
         lr=lr,
-        seed=seed,
-        progress=False,
+        input_size=3,
+        hidden_size=hidden_size,
+        output_size=1,
+        cell="lstm",
+        readout="all",
+        forget_bias=forget_bias,
     )
-    return model, history
 
 
 def _check_task(x, y):
@@ -168,8 +166,7 @@ def visibility(hs, cs, o, x, y, unit):
     for name, a in (("hs", hs), ("o", o)):
         check_array(name, a, "TNH")
         check_shape(name, a, shape, "TNH")
-    if not isinstance(unit, (int, np.integer)) or not 0 <= unit < shape[2]:
-        raise ValueError(f"unit: expected an integer in [0, {shape[2]}), got {unit!r}")
+    check_index("unit", unit, shape[2])
     c, values = _held(cs[..., unit], x, y)
     h, _ = _held(hs[..., unit], x, y)
     o_held, _ = _held(o[..., unit], x, y)
@@ -218,8 +215,7 @@ def mirrored_pair(x, y, n=0):
     stored value's doing.
     """
     key = _check_task(x, y)
-    if not isinstance(n, (int, np.integer)) or not 0 <= n < x.shape[1]:
-        raise ValueError(f"n: expected a sequence index in [0, {x.shape[1]}), got {n!r}")
+    check_index("n", n, x.shape[1], "a sequence index")
     pair_x = np.repeat(x[:, n : n + 1], 2, axis=1)  # (T, 2, 3), a copy
     pair_y = np.repeat(y[:, n : n + 1], 2, axis=1)  # (T, 2, 1)
     pair_x[key[n], 1, 0] *= -1

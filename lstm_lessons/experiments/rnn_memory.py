@@ -29,12 +29,11 @@ from ..cells.gru import gru_forward
 from ..cells.rnn import rnn_forward
 from ..cells.validation import check_int
 from ..training import tasks
-from ..training.loop import evaluate, train
+from ..training.harness import HELD_OUT_SEED, check_seed, fit
+from ..training.loop import evaluate
 from ..training.model import SequenceModel
 
 CELLS = ("rnn", "lstm", "gru")
-# Seed of the held-out sequences; no training batch uses it (see _batches).
-HELD_OUT_SEED = 2**31 - 1
 
 
 def _check_cell(cell):
@@ -54,7 +53,7 @@ def recall_model(cell, *, n_symbols=4, hidden_size=16, seed=0, forget_bias=5.0, 
     _check_cell(cell)
     check_int("n_symbols", n_symbols, 2)
     check_int("hidden_size", hidden_size, 1)
-    check_int("seed", seed, 0)
+    check_seed(seed)
     K, H = n_symbols, hidden_size
     is_lstm = cell == "lstm"
     return SequenceModel(
@@ -92,8 +91,7 @@ def train_recall(
     :class:`~lstm_lessons.training.loop.History`.
     """
     check_int("delay", delay, 0)
-    for name, value in (("steps", steps), ("batch_size", batch_size)):
-        check_int(name, value, 1)
+    check_int("batch_size", batch_size)
     model = recall_model(
         cell,
         n_symbols=n_symbols,
@@ -103,13 +101,10 @@ def train_recall(
         input_bias=input_bias,
     )
 
-    def batches(step):
-        return tasks.delayed_recall(
-            batch_size, delay, n_symbols=n_symbols, rng=seed * 100_003 + step
-        )
+    def task(rng):
+        return tasks.delayed_recall(batch_size, delay, n_symbols=n_symbols, rng=rng)
 
-    history = train(model, batches, steps, loss="ce", lr=lr, clip=clip, seed=seed, progress=False)
-    return model, history
+    return fit(task, steps, seed=seed, model=model, loss="ce", lr=lr, clip=clip)
 
 
 def recall_accuracy(model, delay, *, n_symbols=4, n=512, seed=HELD_OUT_SEED):

@@ -51,7 +51,8 @@ from ..cells.bptt import gradient_norms_through_time
 from ..cells.rnn import rnn_forward
 from ..cells.validation import check_int, check_positive
 from ..training import tasks
-from ..training.loop import evaluate, train
+from ..training.harness import HELD_OUT_SEED, check_seed, fit
+from ..training.loop import evaluate
 from ..training.model import SequenceModel
 
 MATRIX_KINDS = ("orthogonal", "gaussian")
@@ -169,24 +170,18 @@ def clipping_experiment(
         check_positive("clip", clip)
     check_positive("lr", lr)
     check_positive("radius", radius)
-    for name, value in (
-        ("T", T),
-        ("steps", steps),
-        ("hidden_size", hidden_size),
-        ("batch_size", batch_size),
-    ):
+    for name, value in (("T", T), ("hidden_size", hidden_size), ("batch_size", batch_size)):
         check_int(name, value)
-    model = _rnn_with_radius(hidden_size, radius, seed)
-    return train(
-        model,
-        lambda step: tasks.adding_problem(batch_size, T, rng=seed * 100_003 + step),
+    model = _rnn_with_radius(hidden_size, radius, check_seed(seed))
+    return fit(
+        lambda rng: tasks.adding_problem(batch_size, T, rng=rng),
         steps,
+        seed=seed,
+        model=model,
         lr=lr,
         clip=clip,
-        seed=seed,
-        progress=False,
         optimizer="sgd",
-    )
+    ).history
 
 
 # Each cell's learning rate for the adding problem: of 1e-2 and 3e-2, the larger
@@ -209,30 +204,30 @@ def train_adding(
     """
     if cell not in ADDING_LR:
         raise ValueError(f"cell: expected one of {tuple(ADDING_LR)}, got {cell!r}")
-    for name, value in (
-        ("T", T),
-        ("steps", steps),
-        ("hidden_size", hidden_size),
-        ("batch_size", batch_size),
-    ):
+    for name, value in (("T", T), ("hidden_size", hidden_size), ("batch_size", batch_size)):
         check_int(name, value)
     lr = ADDING_LR[cell] if lr is None else lr
     check_positive("lr", lr)
-    model = SequenceModel(
-        2, hidden_size, 1, cell=cell, forget_bias=forget_bias if cell == "lstm" else None, seed=seed
+    return fit(
+        lambda rng: tasks.adding_problem(batch_size, T, rng=rng),
+        steps,
+        seed=seed,
+        loss="mse",
+        lr=lr,
+        clip=1.0,
+        input_size=2,
+        hidden_size=hidden_size,
+        output_size=1,
+        cell=cell,
+        forget_bias=forget_bias if cell == "lstm" else None,
     )
 
-    def batches(step):
-        return tasks.adding_problem(batch_size, T, rng=seed * 100_003 + step)
 
-    history = train(model, batches, steps, loss="mse", lr=lr, clip=1.0, seed=seed, progress=False)
-    return model, history
-
-
-def adding_mse(model, T, *, n=1000, seed=2**31 - 1):
+def adding_mse(model, T, *, n=1000, seed=HELD_OUT_SEED):
     """Mean squared error of ``model`` on ``n`` held-out adding-problem sequences of length T.
 
-    The default seed is one that no training batch of :func:`train_adding` uses.
+    The default seed is :data:`~lstm_lessons.training.harness.HELD_OUT_SEED`,
+    which no training batch uses.
     """
     check_int("n", n)
     x, y = tasks.adding_problem(n, T, rng=seed)
