@@ -13,6 +13,7 @@ can take the gate function as an argument (the hard-sigmoid LSTM is the
 standard cell with another ``Activation``), as Flax's ``OptimizedLSTMCell`` does.
 """
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -39,12 +40,19 @@ def sigmoid(x, out=None):
         x = x.astype(np.float64)
     if out is None:
         out = np.empty_like(x)
-    np.maximum(x, 1.0 - np.log(np.finfo(x.dtype).max), out=out)
+    np.maximum(x, _sigmoid_floor(x.dtype), out=out)
     np.negative(out, out=out)
     np.exp(out, out=out)
     out += 1.0
     np.reciprocal(out, out=out)
     return out
+
+
+@functools.cache
+def _sigmoid_floor(dtype):
+    # The clamp of sigmoid, once per dtype: np.finfo and np.log cost more than the
+    # five passes over a small gate.
+    return 1.0 - np.log(np.finfo(dtype).max)
 
 
 def sigmoid_grad(y):

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .activations import IDENTITY, TANH, get_activation
+from .activations import get_activation, tanh_grad
 from .initialise import uniform_init
 from .validation import check_array, check_params, check_shape
 from .variants import get_variant, param_shapes
@@ -57,80 +57,129 @@ def _blocks(a, gates, H):
     return {k: a[..., n * H : (n + 1) * H] for n, k in enumerate(gates)}
 
 
-def _cell(a, c_prev, params, v, c, tc, h):
-    """The cell's equations from the pre-activation ``a`` (N, G*H) on, in place.
+class _Step:
+    """One step of a variant's cell, forward and backward, with the variant resolved once.
 
-    Each gate's value overwrites its own block of ``a`` (the cache keeps
-    them there), and c, tc = tanh(c) and h are written into the given (N, H)
-    arrays, so the time loop allocates almost nothing. Returns i, f, g, o:
-    views of ``a``, or the number 1.0 for a gate the variant lacks (and
-    ``1 - i`` for f under CIFG).
+    The time loop calls :meth:`forward` and :meth:`backward` T times. At small
+    sizes (N = 1, H = 32) a step's arithmetic is a few microseconds, and
+    looking the variant up again at every step (its properties, the
+    activation by name, a dict of block views) cost more than the arithmetic.
+    So the block slices, the switches and the functions are fixed here, once
+    per sequence. Every value is computed by the same NumPy operations, in the
+    same order, as the equations in the module docstring, so the results do
+    not depend on this bookkeeping.
     """
-    sigma = get_activation(v.gate_fn).fn
-    blk = _blocks(a, v.gates, c_prev.shape[1])
-    a_i, a_f, a_g, a_o = blk.get("i"), blk.get("f"), blk["g"], blk.get("o")
-    if v.peephole and v.input_gate:
-        a_i += params["p_i"] * c_prev  # peephole: i reads c_{t-1}
-    if v.peephole and v.has_f_block:
-        a_f += params["p_f"] * c_prev  # peephole: f reads c_{t-1}
 
-    i = sigma(a_i, out=a_i) if v.input_gate else 1.0
-    if v.cifg:
-        f = 1.0 - i
-    else:
-        f = sigma(a_f, out=a_f) if v.forget_gate else 1.0
-    g = np.tanh(a_g, out=a_g) if v.input_activation else a_g
-    c[...] = f * c_prev + i * g
-    if v.peephole and v.output_gate:
-        a_o += params["p_o"] * c  # peephole: o reads c_t, the new state
-    o = sigma(a_o, out=a_o) if v.output_gate else 1.0
-    if v.output_activation:
-        np.tanh(c, out=tc)
-    else:
-        tc[...] = c
-    np.multiply(o, tc, out=h)  # h = o * tc
-    return i, f, g, o
+    def __init__(self, v, params, H):
+        cols = {k: slice(n * H, (n + 1) * H) for n, k in enumerate(v.gates)}
+        self.i, self.f, self.g, self.o = (cols.get(k) for k in "ifgo")
+        # The stored i and f blocks come first (order i, f, g, o), so that one call of
+        # the gate function, and of its derivative, covers both.
+        n_if = v.gates.index("g")
+        self.i_f = slice(0, n_if * H) if n_if else None
+        self.cifg = v.cifg
+        self.peephole = v.peephole
+        self.output_activation = v.output_activation
+        self.input_activation = v.input_activation
+        gate = get_activation(v.gate_fn)
+        self.sigma, self.sigma_grad = gate.fn, gate.grad
+        self.p_i, self.p_f, self.p_o = (params.get(k) for k in ("p_i", "p_f", "p_o"))
 
+    def forward(self, a, c_prev, c, tc, h):
+        """The cell's equations from the pre-activation ``a`` (N, G*H) on, in place.
 
-def _cell_backward(dh, dc, i, f, g, o, c_prev, c, tc, params, v, da):
-    """Reverse of :func:`_cell`: from dL/dh and dL/dc to dL/da and dL/dc_prev.
+        Each gate's value overwrites its own block of ``a`` (the cache keeps
+        them there), and c, tc = tanh(c) and h are written into the given
+        (N, H) arrays, so the time loop allocates almost nothing. Returns i, f,
+        g, o: views of ``a``, or the number 1.0 for a gate the variant lacks
+        (and ``1 - i`` for f under CIFG).
+        """
+        g = a[:, self.g]
+        if self.peephole:
+            if self.i is not None:
+                a[:, self.i] += self.p_i * c_prev  # peephole: i reads c_{t-1}
+            if self.f is not None:
+                a[:, self.f] += self.p_f * c_prev  # peephole: f reads c_{t-1}
+            if self.i_f is not None:
+                self.sigma(a[:, self.i_f], out=a[:, self.i_f])  # i and f in one call
+            if self.input_activation:
+                np.tanh(g, out=g)
+        else:
+            # No gate reads c, so all are known now: one call of the gate function over
+            # the whole row, with the candidate kept aside in tc (free until tanh(c)).
+            if self.input_activation:
+                np.tanh(g, out=tc)
+            else:
+                tc[...] = g
+            self.sigma(a, out=a)
+            g[...] = tc
+        i, f, _, o = self.gates(a)
+        np.multiply(f, c_prev, out=c)  # c = f * c_prev + i * g
+        c += i * g
+        if self.peephole and self.o is not None:
+            o += self.p_o * c  # peephole: o reads c_t, the new state
+            self.sigma(o, out=o)
+        if self.output_activation:
+            np.tanh(c, out=tc)
+        else:
+            tc[...] = c
+        np.multiply(o, tc, out=h)  # h = o * tc
+        return i, f, g, o
 
-    ``dc`` is the gradient that reaches c from the future (through c_{t+1});
-    the gradient through h is added here. dL/da is written into ``da``
-    (N, G*H), block by block. Returns ``dc_prev`` and the peephole gradients.
-    """
-    gate = get_activation(v.gate_fn)
-    phi_c = TANH if v.output_activation else IDENTITY
-    phi_g = TANH if v.input_activation else IDENTITY
-    blk = _blocks(da, v.gates, c.shape[1])
-    dpeep = {}
+    def gates(self, a):
+        """i, f, g, o of one step from the gate values ``a`` that :meth:`forward` left."""
+        i = a[:, self.i] if self.i is not None else 1.0
+        if self.cifg:
+            f = 1.0 - i
+        else:
+            f = a[:, self.f] if self.f is not None else 1.0
+        return i, f, a[:, self.g], a[:, self.o] if self.o is not None else 1.0
 
-    do = dh * tc  # h = o * tc
-    dc = dc + dh * o * phi_c.grad(tc)
-    if v.output_gate:
-        np.multiply(do, gate.grad(o), out=blk["o"])
-        if v.peephole:  # o read c
-            dc += blk["o"] * params["p_o"]
-            dpeep["p_o"] = (blk["o"] * c).sum(axis=0)
+    def backward(self, dh, dc, acts, c_prev, c, tc, da):
+        """Reverse of :meth:`forward`: from dL/dh and dL/dc to dL/da and dL/dc_prev.
 
-    dc_prev = dc * f  # c = f * c_prev + i * g
-    di = dc * g
-    df = dc * c_prev
-    if v.cifg:
-        di -= df  # f = 1 - i
-    if v.input_gate:
-        np.multiply(di, gate.grad(i), out=blk["i"])
-    if v.has_f_block:
-        np.multiply(df, gate.grad(f), out=blk["f"])
-    np.multiply(dc * i, phi_g.grad(g), out=blk["g"])  # dg = dc * i
+        ``acts`` (N, G*H) are the step's gate values as :meth:`forward` left
+        them. ``dc`` is the gradient that reaches c from the future (through
+        c_{t+1}); the gradient through h is added here. dL/da is written into
+        ``da`` (N, G*H), block by block. Returns ``dc_prev`` and the peephole
+        gradients.
+        """
+        i, f, g, o = self.gates(acts)
+        gate_grad = self.sigma_grad(acts)  # (N, G*H), for all gates at once; not used for g
+        dpeep = {}
 
-    if v.peephole and v.input_gate:  # i read c_prev
-        dc_prev += blk["i"] * params["p_i"]
-        dpeep["p_i"] = (blk["i"] * c_prev).sum(axis=0)
-    if v.peephole and v.has_f_block:  # f read c_prev
-        dc_prev += blk["f"] * params["p_f"]
-        dpeep["p_f"] = (blk["f"] * c_prev).sum(axis=0)
-    return dc_prev, dpeep
+        do = dh * tc  # h = o * tc
+        if self.output_activation:
+            dc = dc + dh * o * tanh_grad(tc)
+        else:
+            dc = dc + dh * o
+        if self.o is not None:
+            da_o = da[:, self.o]
+            np.multiply(do, gate_grad[:, self.o], out=da_o)
+            if self.peephole:  # o read c
+                dc += da_o * self.p_o
+                dpeep["p_o"] = (da_o * c).sum(axis=0)
+
+        dc_prev = dc * f  # c = f * c_prev + i * g
+        if self.i is not None:
+            np.multiply(dc, g, out=da[:, self.i])  # di
+        if self.f is not None:
+            np.multiply(dc, c_prev, out=da[:, self.f])  # df
+        elif self.cifg:
+            da[:, self.i] -= dc * c_prev  # f = 1 - i, so df counts against di
+        if self.i_f is not None:
+            da[:, self.i_f] *= gate_grad[:, self.i_f]
+        da_g = np.multiply(dc, i, out=da[:, self.g])  # dg = dc * i
+        if self.input_activation:
+            da_g *= tanh_grad(g)
+
+        if self.peephole and self.i is not None:  # i read c_prev
+            dc_prev += da[:, self.i] * self.p_i
+            dpeep["p_i"] = (da[:, self.i] * c_prev).sum(axis=0)
+        if self.peephole and self.f is not None:  # f read c_prev
+            dc_prev += da[:, self.f] * self.p_f
+            dpeep["p_f"] = (da[:, self.f] * c_prev).sum(axis=0)
+        return dc_prev, dpeep
 
 
 def _check_inputs(x, h_prev, c_prev, params, variant, x_letters):
@@ -167,7 +216,7 @@ def lstm_step_forward(x, h_prev, c_prev, params, variant="standard"):
     v = _check_inputs(x, h_prev, c_prev, params, variant, "ND")
     a = x @ params["W_x"] + h_prev @ params["W_h"] + params["b"]  # (N, G*H)
     c, tc, h = (np.empty_like(c_prev) for _ in range(3))
-    i, f, g, o = _cell(a, c_prev, params, v, c, tc, h)
+    i, f, g, o = _Step(v, params, h_prev.shape[1]).forward(a, c_prev, c, tc, h)
     return h, c, StepCache(x, h_prev, c_prev, i, f, g, o, c, tc, params, v)
 
 
@@ -178,8 +227,11 @@ def lstm_step_backward(dh, dc, cache):
     check_shape("dh", dh, c.shape, "NH")
     check_array("dc", dc, "NH", x.dtype)
     check_shape("dc", dc, c.shape, "NH")
-    da = np.empty((x.shape[0], params["W_h"].shape[1]), dtype=x.dtype)  # (N, G*H)
-    dc_prev, dpeep = _cell_backward(dh, dc, i, f, g, o, c_prev, c, tc, params, v, da)
+    step = _Step(v, params, c.shape[1])
+    stored = (i, f, g, o) if not v.cifg else (i, None, g, o)
+    acts = np.concatenate([a for a in stored if isinstance(a, np.ndarray)], axis=1)  # (N, G*H)
+    da = np.empty_like(acts)
+    dc_prev, dpeep = step.backward(dh, dc, acts, c_prev, c, tc, da)
     dx = da @ params["W_x"].T  # (N, D)
     dh_prev = da @ params["W_h"].T  # (N, H)
     grads = {"W_x": x.T @ da, "W_h": h_prev.T @ da, "b": da.sum(axis=0), **dpeep}
@@ -239,10 +291,11 @@ def lstm_forward(x, h0, c0, params, variant="standard"):
     c = np.empty((T + 1, N, H), dtype=x.dtype)
     tc = np.empty((T, N, H), dtype=x.dtype)
     h[0], c[0] = h0, c0
+    step = _Step(v, params, H)
     for t in range(T):
         a = acts[t]
         a += h[t] @ W_h  # a = x W_x + b + h_prev W_h, (N, G*H)
-        _cell(a, c[t], params, v, c[t + 1], tc[t], h[t + 1])
+        step.forward(a, c[t], c[t + 1], tc[t], h[t + 1])
 
     for arr in (h, c, tc, acts):
         arr.flags.writeable = False
@@ -266,19 +319,17 @@ def lstm_backward(dhs, cache, dcs=None):
         check_array("dcs", dcs, "TNH", x.dtype)
         check_shape("dcs", dcs, (T, N, H), "TNH")
 
-    W_h = params["W_h"]
+    W_h_T = params["W_h"].T
     da = np.empty_like(acts)  # (T, N, G*H)
     dh_next = np.zeros((N, H), dtype=x.dtype)
     dc_next = np.zeros((N, H), dtype=x.dtype)
     dpeep = {p: np.zeros(H, dtype=x.dtype) for p in v.peepholes}
+    step = _Step(v, params, H)
     for t in reversed(range(T)):
         dh_t = dhs[t] + dh_next
         dc_t = dc_next if dcs is None else dc_next + dcs[t]
-        i, f, g, o = cache.gates(t)
-        dc_next, dp = _cell_backward(
-            dh_t, dc_t, i, f, g, o, c[t], c[t + 1], tc[t], params, v, da[t]
-        )
-        dh_next = da[t] @ W_h.T  # (N, H)
+        dc_next, dp = step.backward(dh_t, dc_t, acts[t], c[t], c[t + 1], tc[t], da[t])
+        dh_next = da[t] @ W_h_T  # (N, H)
         for p in dp:
             dpeep[p] += dp[p]
 
