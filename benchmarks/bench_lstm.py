@@ -8,6 +8,17 @@ The floor row times only the matrix products an LSTM over T steps cannot
 avoid: one (T*N, D) @ (D, 4H) for the input projections and T products
 (N, H) @ (H, 4H) for the recurrence, and for the backward pass the matching
 transposed products. No LSTM on this CPU can be faster than that.
+
+The small-shape section (T=100, N=1, D=H=32, float32) measures what a step
+costs when the arithmetic is tiny and Python's per-operation overhead is all
+there is: microseconds per step for the NumPy engine's forward and
+forward + backward pass and for ``torch.nn.LSTM``, on one thread (torch,
+OpenMP and BLAS), as the median of ``--repeats`` rounds in which every
+contender runs once, by CPU time of this process. On a machine shared with
+other jobs, CPU time is far steadier than wall time, and with one thread the
+two agree on a quiet machine. ``--only small`` runs this section alone:
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_lstm.py --only small
 """
 
 import argparse
@@ -101,10 +112,63 @@ def bench(T, N, D, H, dtype, repeats):
     return rows
 
 
+def small_shape(repeats, T=100, N=1, D=32, H=32, dtype=np.float32):
+    """Microseconds per step, single thread: {row name: (NumPy or torch us/step)}."""
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((T, N, D)).astype(dtype)
+    h0 = np.zeros((N, H), dtype=dtype)
+    params = ll.init_lstm_params(D, H, dtype=dtype)
+    dhs = rng.standard_normal((T, N, H)).astype(dtype)
+    module = torch.nn.LSTM(D, H)
+    xt, dht = torch.from_numpy(x), torch.from_numpy(dhs)
+
+    def np_fwd():
+        ll.lstm_forward(x, h0, h0, params)
+
+    def np_fwd_bwd():
+        ll.lstm_backward(dhs, ll.lstm_forward(x, h0, h0, params)[2])
+
+    def nn_fwd():
+        with torch.no_grad():
+            module(xt)
+
+    def nn_fwd_bwd():
+        module(xt.clone().requires_grad_(True))[0].backward(dht)
+
+    runs = {
+        "NumPy lstm forward": np_fwd,
+        "NumPy lstm fwd+bwd": np_fwd_bwd,
+        "torch.nn.LSTM forward": nn_fwd,
+        "torch.nn.LSTM fwd+bwd": nn_fwd_bwd,
+    }
+    times = {name: [] for name in runs}
+    for fn in runs.values():
+        fn()  # warm-up
+    for _ in range(repeats):  # round-robin, so that a busy spell hits every row alike
+        for name, fn in runs.items():
+            t0 = time.process_time()
+            fn()
+            times[name].append(time.process_time() - t0)
+    return {name: 1e6 * statistics.median(t) / T for name, t in times.items()}
+
+
+def print_small(repeats):
+    us = small_shape(repeats)
+    print("T=100, N=1, D=32, H=32, float32, one thread: microseconds per step (CPU time)\n")
+    print("| | us/step | vs nn.LSTM |")
+    print("|---|---:|---:|")
+    for name, value in us.items():
+        ref = us["torch.nn.LSTM fwd+bwd" if "bwd" in name else "torch.nn.LSTM forward"]
+        print(f"| {name} | {value:.1f} | {value / ref:.2f}x |")
+    print()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--only", choices=("large", "small"), default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     try:
@@ -114,10 +178,14 @@ def main():
     except ImportError:
         pass  # NumPy's BLAS then uses its default, which is the core count, like torch's
 
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"{args.threads} threads; NumPy {np.__version__}, torch {torch.__version__}; "
-          f"median of {args.repeats} runs, milliseconds.\n")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{args.threads} threads; NumPy {np.__version__}, torch {torch.__version__}; "
+        f"median of {args.repeats} runs, milliseconds.\n"
+    )
     shapes = [(100, 64, 256, 256), (100, 1, 32, 32)]
+    if args.only == "small":
+        shapes = []
     for T, N, D, H in shapes:
         results = {dt: bench(T, N, D, H, dt, args.repeats) for dt in (np.float32, np.float64)}
         print(f"T={T}, N={N}, D={D}, H={H}\n")
@@ -131,6 +199,8 @@ def main():
                 cells += [f"{1e3 * r[name]:.2f}", f"{r[name] / ref:.2f}x"]
             print(f"| {name} | " + " | ".join(cells) + " |")
         print()
+    if args.only != "large":
+        print_small(max(args.repeats, 15))
 
 
 if __name__ == "__main__":
