@@ -77,10 +77,9 @@ def check_int(name, value, low=1, high=None):
     else:
         expected = f"an integer between {low} and {high}"
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name}: expected {expected}, got the bool {value!r}")
-    if not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name}: expected {expected}, got {type(value).__name__} {value!r}")
-    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}, a bool")
+    too_high = high is not None and isinstance(value, (int, np.integer)) and value > high
+    if not isinstance(value, (int, np.integer)) or value < low or too_high:
         raise ValueError(f"{name}: expected {expected}, got {value!r}")
     return int(value)
 

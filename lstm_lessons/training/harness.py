@@ -97,7 +97,9 @@ def fit(
     runs on one thread and without a progress bar.
     """
     seed = check_seed(seed)
-    steps = check_int("steps", steps, 1, SEED_STRIDE)
+    steps = check_int("steps", steps)
+    if steps > SEED_STRIDE:
+        raise ValueError(f"steps: expected at most SEED_STRIDE={SEED_STRIDE} steps, got {steps}")
     if model is None:
         model = SequenceModel(**model_args, seed=seed)
     elif model_args:
