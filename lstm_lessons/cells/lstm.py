@@ -228,7 +228,9 @@ def lstm_step_backward(dh, dc, cache):
     check_array("dc", dc, "NH", x.dtype)
     check_shape("dc", dc, c.shape, "NH")
     step = _Step(v, params, c.shape[1])
-    stored = (i, f, g, o) if not v.cifg else (i, None, g, o)
+    # The gate values side by side, as a sequence's cache keeps them; a gate the variant
+    # lacks is the number 1.0, and CIFG's f = 1 - i has no block of its own.
+    stored = (i, None if v.cifg else f, g, o)
     acts = np.concatenate([a for a in stored if isinstance(a, np.ndarray)], axis=1)  # (N, G*H)
     da = np.empty_like(acts)
     dc_prev, dpeep = step.backward(dh, dc, acts, c_prev, c, tc, da)
