@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 
 import lstm_lessons as ll
+import lstm_lessons.homework.checks as checks
 from lstm_lessons.cells.gradcheck import relative_error
+from lstm_lessons.cells.leaky import residual_noise
 from lstm_lessons.experiments import forget_gate, input_gate, leaky_integrator, output_gate
+from lstm_lessons.homework.checks import CheckFailed
 from lstm_lessons.training import tasks
 
 # forget_gate.continual_stream: the bound G / (1 - F)
@@ -171,3 +174,80 @@ def test_pin_relative_error_is_the_largest_error_over_the_largest_scale():
     assert relative_error(a, b) == pytest.approx(1 / 8, rel=1e-15)
     assert relative_error(-a, -b) == pytest.approx(1 / 8, rel=1e-15)
     assert relative_error(np.array([1.0, -1.0]), np.array([-1.0, 1.0])) == 1.0
+
+
+# cells.lstm.init_lstm_params: forget_bias shifts the f block and nothing else
+
+
+@pytest.mark.parametrize("variant, block", [("standard", 1), ("nig", 0), ("peephole", 1)])
+def test_pin_forget_bias_shifts_the_f_block_only(variant, block):
+    H = 4
+    base = ll.init_lstm_params(3, H, variant, seed=5)
+    shifted = ll.init_lstm_params(3, H, variant, seed=5, forget_bias=2.0)
+    expected = base["b"].copy()
+    expected[block * H : (block + 1) * H] += 2.0
+    np.testing.assert_array_equal(shifted["b"], expected)
+    for k in base:
+        if k != "b":
+            np.testing.assert_array_equal(shifted[k], base[k])
+
+
+# cells.leaky.residual_noise: the standard deviation after a burn-in of 20 time constants
+
+
+def test_pin_residual_noise_is_the_std_after_twenty_time_constants():
+    a, noise, T, seed = 0.75, 0.3, 300, 4
+    burn_in = 80  # 20 / (1 - 0.75)
+    e = noise * np.random.default_rng(seed).standard_normal(burn_in + T)
+    expected = ll.ema(e, a)[burn_in:].std()
+    assert residual_noise(a, noise, T, rng=seed) == pytest.approx(expected, rel=1e-12)
+
+
+# leaky_integrator.lag_and_noise: a hand-made response to one change
+
+
+def test_pin_lag_and_noise_of_a_hand_made_response():
+    T = 50
+    y = np.zeros((T, 1, 1))
+    y[5:] = 1.0  # one change, at step 5, from 0 to 1
+    changes = np.zeros((T, 1), dtype=bool)
+    changes[5] = True
+    pred = y[:, :, 0].copy()
+    pred[5:8, 0] = [0.3, 0.6, 0.95]  # reaches 0.9 of the jump 2 steps after it
+    pred[30, 0] += 0.5  # one noisy step on the stable stretch (steps >= 25 and 0..4)
+    lag, noise = leaky_integrator.lag_and_noise(pred, y, changes, stable=20, horizon=40)
+    assert lag == 2
+    stable = np.r_[0:5, 25:50]
+    assert noise == pytest.approx((pred[stable, 0] - y[stable, 0, 0]).std(), rel=1e-12)
+
+
+# homework checks: the numbers they compare with
+
+
+def test_pin_check_shrink_uses_d0_and_twenty_steps():
+    """On distances that do not shrink geometrically, only (d[20] / d[0]) ** (1/20) passes."""
+    d = np.r_[1.0, 0.5 * 0.9 ** np.arange(29.0)]  # a first drop, then 0.9 per step
+    right = (d[20] / d[0]) ** (1 / 20)
+    assert f"{right:.3f}" in checks.check_shrink(right, d)
+    for wrong in (
+        (d[20] / d[1]) ** (1 / 19),
+        (d[21] / d[1]) ** (1 / 20),
+        (d[19] / d[0]) ** (1 / 19),
+    ):
+        with pytest.raises(CheckFailed, match=r"\(d\[20\] / d\[0\]\) \*\* \(1 / 20\)"):
+            checks.check_shrink(wrong, d)
+
+
+def test_pin_check_gradient_tolerance_is_one_in_a_million():
+    x = np.linspace(-2, 2, 7)
+    dout = np.ones(7)
+
+    def close(x, dout):  # relative error about 5e-9
+        return dout * np.cos(x) * (1 + 1e-8)
+
+    def off(x, dout):  # relative error about 5e-6: a real mistake somewhere
+        return dout * np.cos(x) * (1 + 1e-5)
+
+    assert "passed" in checks.check_gradient(close, np.sin, x, dout)
+    with pytest.raises(CheckFailed, match="must be below 1e-06"):
+        checks.check_gradient(off, np.sin, x, dout)
