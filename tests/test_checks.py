@@ -11,8 +11,9 @@ import wrong_implementations as impl
 
 import lstm_lessons.homework.checks as checks
 from lstm_lessons.homework.checks import CheckFailed, cells, gradients
+from lstm_lessons.homework.checks.calling import call
 from lstm_lessons.homework.checks.cases import CASES, lstm_inputs
-from lstm_lessons.homework.checks.report import RTOL, compare, matches
+from lstm_lessons.homework.checks.report import compare, matches
 
 CHECKS = sorted(impl.CORRECT)
 
@@ -124,9 +125,25 @@ def test_largest_error_names_the_gate_block():
 
 
 def test_the_tolerance_admits_float32_and_rejects_small_real_errors():
+    """Fixed numbers, not multiples of RTOL: the test must fail if the tolerance moves."""
     expected = np.linspace(-2, 2, 12).reshape(3, 4)
+    # float32 rounding (relative 6e-8) and a summation-order error of 2e-6 relative pass ...
     assert compare(expected.astype(np.float32).astype(np.float64), expected, "h") is None
-    assert compare(expected * (1 + 10 * RTOL), expected, "h") is not None
+    assert compare(expected * (1 + 2e-6), expected, "h") is None
+    assert compare(expected + 5e-7, expected, "h") is None
+    # ... but an error of 1e-4 relative is a real mistake, on one entry or on all.
+    assert compare(expected * (1 + 1e-4), expected, "h") is not None
+    one_off = expected.copy()
+    one_off[2, 3] += 2e-4  # 2.0 -> 2.0002
+    message = compare(one_off, expected, "h", ("N", "H"))
+    assert message.startswith(
+        "h has wrong values: the largest error is at h[2, 3] (n=2, h=3), expected 2, "
+        "got 2.0002; 1 of 12 "
+    )
+    # Near zero the absolute part decides: 1e-5 off a zero is wrong, 5e-7 is not.
+    assert compare(np.array([1e-5]), np.array([0.0]), "x") is not None
+    assert compare(np.array([5e-7]), np.array([0.0]), "x") is None
+    assert matches(expected * (1 + 2e-6), expected) and not matches(expected * (1 + 1e-4), expected)
 
 
 @pytest.mark.parametrize("N, D, H, seed", CASES)
@@ -142,18 +159,43 @@ def test_every_lstm_mistake_changes_the_output(N, D, H, seed):
 
 
 def test_inputs_are_left_alone_by_a_correct_function():
+    """call runs the function on copies: its caller's arrays never change, and the check of
+    what came back is made against the inputs as they were."""
     args = lstm_inputs(3, 5, 4, 0)
     before = {k: v.copy() for k, v in args.items()}
-    checks.check_lstm_step(impl.lstm_step_package)
-    assert all(np.array_equal(before[k], v) for k, v in lstm_inputs(3, 5, 4, 0).items())
+    h, c = call(impl.lstm_step_package, args, name="lstm_step")
+    assert all(np.array_equal(before[k], v) for k, v in args.items())
+    np.testing.assert_allclose(h, impl.lstm_step_package(**before)[0], rtol=1e-12)
+    with pytest.raises(CheckFailed, match="changed its argument `c_prev` in place"):
+        call(impl.lstm_step_in_place, args, name="lstm_step")
+    assert all(np.array_equal(before[k], v) for k, v in args.items())
+    # The check hands the function the seeded inputs of its cases, and a right answer passes.
+    seen = []
+
+    def recording(x, h_prev, c_prev, W_x, W_h, b):
+        seen.append({"x": x, "h_prev": h_prev, "c_prev": c_prev, "W_x": W_x, "W_h": W_h, "b": b})
+        return impl.lstm_step_package(**seen[-1])
+
+    assert "passed" in checks.check_lstm_step(recording, cases=((3, 5, 4, 0),))
+    assert len(seen) == 1
+    assert all(np.array_equal(before[k], v) for k, v in seen[0].items())
 
 
 def test_check_gradient_reports_relative_error_and_accepts_own_inputs():
     x = np.linspace(-3, 3, 10)
     dout = np.ones(10)
     assert "relative error" in checks.check_gradient(
-        impl.sigmoid_grad, np.tanh.__class__ and impl._sig, x, dout
+        impl.sigmoid_grad, impl.package_sigmoid, x, dout
     )
+    # Right only for this x and for dout = 2: it passes only if the check uses both.
+    x0, two = np.linspace(-2, 2, 7), np.full(7, 2.0)
+
+    def grad_of_sin_for_x0(x, dout):
+        return 2.0 * np.cos(x0)
+
+    assert "passed" in checks.check_gradient(grad_of_sin_for_x0, np.sin, x0, two)
+    with pytest.raises(CheckFailed, match="relative error"):
+        checks.check_gradient(grad_of_sin_for_x0, np.sin, x0, np.ones(7))
     message = failure("check_gradient", impl.sigmoid_grad_tanh_rule)
     assert "must be below 1e-06" in message
 

@@ -99,11 +99,35 @@ def test_training_is_seeded_and_learns_a_short_recall():
 
 
 def test_clipping_bounds_the_update_but_records_the_raw_norm():
+    """One plain gradient step with lr = 1 moves the weights by the clipped gradient, whose
+    norm is the clip (the raw one is far larger), while the history keeps the raw norm."""
     model = SequenceModel(2, 8, 1, cell="rnn", seed=0)
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
     history = train(
-        model, lambda s: tasks.adding_problem(8, 20, rng=s), 5, clip=1e-3, progress=False
+        model,
+        lambda s: tasks.adding_problem(8, 20, rng=s),
+        1,
+        clip=1e-3,
+        lr=1.0,
+        optimizer="sgd",
+        progress=False,
     )
-    assert max(history.grad_norm) > 1e-3
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert history.grad_norm[0] > 0.1  # the raw norm, 100 times the clip
+    assert float(torch.linalg.vector_norm(after - before)) == pytest.approx(1e-3, rel=1e-3)
+    # Without clipping, the same step moves the weights by the raw norm.
+    model = SequenceModel(2, 8, 1, cell="rnn", seed=0)
+    train(
+        model,
+        lambda s: tasks.adding_problem(8, 20, rng=s),
+        1,
+        lr=1.0,
+        optimizer="sgd",
+        progress=False,
+    )
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    step = float(torch.linalg.vector_norm(after - before))
+    assert step == pytest.approx(history.grad_norm[0], rel=1e-3)
 
 
 def test_forget_bias_sets_b_f_and_numpy_run_matches_torch():

@@ -1,0 +1,253 @@
+"""Pins: small hand-built cases, with answers worked out by hand, for code whose numbers the
+book prints. Each test names the function it pins; a single-line change to that function
+(a wrong index, ``>`` for ``>=``, a dropped factor) makes it fail, as a mutation pass showed
+for each one (tools/mutate.py, tools/mutations.txt).
+"""
+
+import numpy as np
+import pytest
+
+import lstm_lessons as ll
+import lstm_lessons.homework.checks as checks
+from lstm_lessons.cells.gradcheck import relative_error
+from lstm_lessons.cells.leaky import residual_noise
+from lstm_lessons.experiments import forget_gate, input_gate, leaky_integrator, output_gate
+from lstm_lessons.homework.checks import CheckFailed
+from lstm_lessons.training import tasks
+
+# forget_gate.continual_stream: the bound G / (1 - F)
+
+
+def test_pin_continual_stream_bound_is_g_over_one_minus_f_of_the_gates_it_saw():
+    """The bound is G / (1 - F) of the documented cell, not a multiple of it.
+
+    The cell is rebuilt as the docstring describes it (init_lstm_params with the forget
+    bias, candidate weights and bias made non-negative) and must give the same c_t; then
+    F (the largest f) and G (the largest i |g|) of each unit give the bound.
+    """
+    D, H, T, seed, b_f = 1, 2, 6, 3, 0.5
+    stream = forget_gate.continual_stream(
+        T=T, hidden_size=H, input_size=D, forget_bias=b_f, seed=seed
+    )
+    params = ll.init_lstm_params(D, H, seed=seed, forget_bias=b_f)
+    g = slice(2 * H, 3 * H)
+    params["W_x"][:, g] = np.abs(params["W_x"][:, g])
+    params["b"][g] = np.abs(params["b"][g])
+    zeros = np.zeros((1, H))
+    _, c, cache = ll.lstm_forward(stream.x[:, None, :], zeros, zeros, params)
+    np.testing.assert_array_equal(c[:, 0], stream.c_standard)  # the same cell, the same stream
+    F = cache.gate("f")[:, 0].max(axis=0)
+    G = (cache.gate("i") * np.abs(cache.gate("g")))[:, 0].max(axis=0)
+    np.testing.assert_allclose(stream.bound, G / (1.0 - F), rtol=1e-12)
+    assert np.all(F > 0.5)  # b_f = 0.5 > 0 and inputs >= 0: the 1 / (1 - F) factor matters
+
+
+def test_pin_continual_stream_bound_is_reached_when_the_cell_forgets_everything():
+    """With f ~ 0 (b_f = -60), c_t = i_t g_t, so G = max |c_t| and the bound is exactly it."""
+    stream = forget_gate.continual_stream(T=50, hidden_size=3, forget_bias=-60.0, seed=1)
+    np.testing.assert_allclose(stream.bound, np.abs(stream.c_standard).max(axis=0), rtol=1e-12)
+
+
+# input_gate.storing_unit: the memory before the query is cs[-2]
+
+
+def test_pin_storing_unit_reads_the_state_before_the_query():
+    """cs[-2] separates the symbols in unit 1; cs[-1] (after the query) in unit 0."""
+    y = np.array([0, 1, 0, 1])
+    cs = np.zeros((3, 4, 2))
+    cs[-2, :, 1] = [-1.0, 1.0, -1.0, 1.0]  # before the query: unit 1 holds the symbol
+    cs[-2, :, 0] = [1.0, 1.0, -1.0, -1.0]  # unit 0 does not
+    cs[-1] = cs[-2, :, ::-1]  # after the query the roles are swapped
+    unit, eta2 = input_gate.storing_unit(cs, y, 2)
+    assert unit == 1
+    np.testing.assert_allclose(eta2, [0.0, 1.0], atol=1e-12)
+
+
+def test_pin_separation_is_the_explained_fraction_of_variance():
+    """Class means 0 and 2, within-class variance 1: total 2, explained 1 - 1/2 = 1/2."""
+    values = np.array([-1.0, 1.0, 1.0, 3.0])[:, None]
+    labels = np.array([0, 0, 1, 1])
+    np.testing.assert_allclose(input_gate.separation(values, labels, 2), [0.5], rtol=1e-12)
+    # Unequal class sizes: classes are weighted equally, within = mean(0, 1) = 1/2.
+    values = np.array([0.0, 0.0, 1.0, 3.0])[:, None]
+    labels = np.array([0, 0, 1, 1])
+    total = np.var([0.0, 0.0, 1.0, 3.0])
+    np.testing.assert_allclose(
+        input_gate.separation(values, labels, 2), [1 - 0.5 / total], rtol=1e-12
+    )
+
+
+# output_gate.hold_mask: strictly between KEY and QUERY
+
+
+def _one_key(T, key_steps):
+    x = np.zeros((T, len(key_steps), 3))
+    y = np.zeros((T, len(key_steps), 1))
+    for n, k in enumerate(key_steps):
+        x[k, n, 0] = y[-1, n, 0] = 1.0 if n % 2 == 0 else -1.0
+        x[k, n, 1] = 1.0
+    x[-1, :, 2] = 1.0
+    return x, y
+
+
+def test_pin_hold_mask_is_strictly_between_key_and_query():
+    x, y = _one_key(6, [1, 0])
+    expected = np.array(
+        [
+            [False, False],
+            [False, True],
+            [True, True],
+            [True, True],
+            [True, True],
+            [False, False],  # the query itself
+        ]
+    )
+    np.testing.assert_array_equal(output_gate.hold_mask(x, y), expected)
+
+
+def test_pin_trapdoor_storing_unit_uses_the_hold_steps_only():
+    """Unit 0 carries the value strongly at KEY and at the query, unit 1 while it is held.
+
+    Over the hold steps unit 0 moves 0.1 per unit of stored value and unit 1 moves 1, so
+    unit 1 stores it; counting the KEY step or the query as held would pick unit 0.
+    """
+    T, key = 6, np.array([1, 1, 2, 2])
+    x, y = _one_key(T, key)
+    values = output_gate.stored_values(x, y)
+    np.testing.assert_array_equal(values, [1.0, -1.0, 1.0, -1.0])
+    t = np.arange(T)[:, None]
+    held = (t > key) & (t < T - 1)
+    cs = np.zeros((T, 4, 2))
+    cs[:, :, 0] = 0.1 * values
+    cs[key, np.arange(4), 0] = 5.0 * values
+    cs[-1, :, 0] = 5.0 * values
+    cs[:, :, 1] = np.where(held, values, 0.0)
+    assert output_gate.storing_unit(cs, x, y) == 1
+
+
+# leaky_integrator.output_shares: w_k^2 var(h_k), normalised
+
+
+def test_pin_output_shares_weigh_variance_by_the_squared_weight():
+    hs = np.zeros((2, 2, 2))
+    hs[:, :, 0] = [[1.0, -1.0], [1.0, -1.0]]  # var 1
+    hs[:, :, 1] = [[2.0, -2.0], [2.0, -2.0]]  # var 4
+    w = np.array([-2.0, 1.0])  # w^2 var: 4 * 1 and 1 * 4
+    np.testing.assert_allclose(leaky_integrator.output_shares(w, hs), [0.5, 0.5], rtol=1e-12)
+    w = np.array([1.0, -2.0])  # 1 * 1 and 4 * 4
+    np.testing.assert_allclose(leaky_integrator.output_shares(w, hs), [1 / 17, 16 / 17], rtol=1e-12)
+
+
+# tasks.key_query: the layout of its channels
+
+
+def test_pin_key_query_channels():
+    T, n = 8, 64
+    x, y = tasks.key_query(n, T, rng=3)
+    key = x[:, :, 1].argmax(axis=0)
+    cols = np.arange(n)
+    assert np.all((x[:, :, 1] == 1.0).sum(axis=0) == 1)  # one KEY flag per sequence
+    assert np.all(key < T // 2)  # in the first half
+    assert set(np.unique(key)) == set(range(T // 2))  # anywhere in it
+    np.testing.assert_array_equal(x[key, cols, 0], y[-1, :, 0])  # the value at KEY is asked for
+    assert set(np.unique(y[-1, :, 0])) == {-1.0, 1.0}
+    np.testing.assert_array_equal(x[-1, :, 2], 1.0)  # QUERY at the last step ...
+    np.testing.assert_array_equal(x[:-1, :, 2], 0.0)  # ... and nowhere else
+    np.testing.assert_array_equal(x[-1, :, 0], 0.0)  # the query step shows no value
+    np.testing.assert_array_equal(y[:-1], 0.0)  # silence until the query
+    others = np.ones((T, n), dtype=bool)
+    others[key, cols] = False
+    others[-1] = False
+    distractors = x[:, :, 0][others]
+    assert np.all(np.abs(distractors) <= 1.0) and distractors.std() > 0.4  # uniform in [-1, 1]
+    x0, _ = tasks.key_query(n, T, rng=3, distractors=False)
+    np.testing.assert_array_equal(x0[:, :, 0][others], 0.0)
+
+
+# gradcheck.relative_error: max |a - b| / max(|a| + |b|)
+
+
+def test_pin_relative_error_is_the_largest_error_over_the_largest_scale():
+    a = np.array([4.0, 0.0, 0.0, 1.0])
+    b = np.array([4.0, 0.0, 0.0, 0.0])
+    # max |a - b| = 1, max(|a| + |b|) = 8; a mean in either place gives another number.
+    assert relative_error(a, b) == pytest.approx(1 / 8, rel=1e-15)
+    assert relative_error(-a, -b) == pytest.approx(1 / 8, rel=1e-15)
+    assert relative_error(np.array([1.0, -1.0]), np.array([-1.0, 1.0])) == 1.0
+
+
+# cells.lstm.init_lstm_params: forget_bias shifts the f block and nothing else
+
+
+@pytest.mark.parametrize("variant, block", [("standard", 1), ("nig", 0), ("peephole", 1)])
+def test_pin_forget_bias_shifts_the_f_block_only(variant, block):
+    H = 4
+    base = ll.init_lstm_params(3, H, variant, seed=5)
+    shifted = ll.init_lstm_params(3, H, variant, seed=5, forget_bias=2.0)
+    expected = base["b"].copy()
+    expected[block * H : (block + 1) * H] += 2.0
+    np.testing.assert_array_equal(shifted["b"], expected)
+    for k in base:
+        if k != "b":
+            np.testing.assert_array_equal(shifted[k], base[k])
+
+
+# cells.leaky.residual_noise: the standard deviation after a burn-in of 20 time constants
+
+
+def test_pin_residual_noise_is_the_std_after_twenty_time_constants():
+    a, noise, T, seed = 0.75, 0.3, 300, 4
+    burn_in = 80  # 20 / (1 - 0.75)
+    e = noise * np.random.default_rng(seed).standard_normal(burn_in + T)
+    expected = ll.ema(e, a)[burn_in:].std()
+    assert residual_noise(a, noise, T, rng=seed) == pytest.approx(expected, rel=1e-12)
+
+
+# leaky_integrator.lag_and_noise: a hand-made response to one change
+
+
+def test_pin_lag_and_noise_of_a_hand_made_response():
+    T = 50
+    y = np.zeros((T, 1, 1))
+    y[5:] = 1.0  # one change, at step 5, from 0 to 1
+    changes = np.zeros((T, 1), dtype=bool)
+    changes[5] = True
+    pred = y[:, :, 0].copy()
+    pred[5:8, 0] = [0.3, 0.6, 0.95]  # reaches 0.9 of the jump 2 steps after it
+    pred[30, 0] += 0.5  # one noisy step on the stable stretch (steps >= 25 and 0..4)
+    lag, noise = leaky_integrator.lag_and_noise(pred, y, changes, stable=20, horizon=40)
+    assert lag == 2
+    stable = np.r_[0:5, 25:50]
+    assert noise == pytest.approx((pred[stable, 0] - y[stable, 0, 0]).std(), rel=1e-12)
+
+
+# homework checks: the numbers they compare with
+
+
+def test_pin_check_shrink_uses_d0_and_twenty_steps():
+    """On distances that do not shrink geometrically, only (d[20] / d[0]) ** (1/20) passes."""
+    d = np.r_[1.0, 0.5 * 0.9 ** np.arange(29.0)]  # a first drop, then 0.9 per step
+    right = (d[20] / d[0]) ** (1 / 20)
+    assert f"{right:.3f}" in checks.check_shrink(right, d)
+    for wrong in (
+        (d[20] / d[1]) ** (1 / 19),
+        (d[21] / d[1]) ** (1 / 20),
+        (d[19] / d[0]) ** (1 / 19),
+    ):
+        with pytest.raises(CheckFailed, match=r"\(d\[20\] / d\[0\]\) \*\* \(1 / 20\)"):
+            checks.check_shrink(wrong, d)
+
+
+def test_pin_check_gradient_tolerance_is_one_in_a_million():
+    x = np.linspace(-2, 2, 7)
+    dout = np.ones(7)
+
+    def close(x, dout):  # relative error about 5e-9
+        return dout * np.cos(x) * (1 + 1e-8)
+
+    def off(x, dout):  # relative error about 5e-6: a real mistake somewhere
+        return dout * np.cos(x) * (1 + 1e-5)
+
+    assert "passed" in checks.check_gradient(close, np.sin, x, dout)
+    with pytest.raises(CheckFailed, match="must be below 1e-06"):
+        checks.check_gradient(off, np.sin, x, dout)
