@@ -16,7 +16,13 @@ DRAW = {
     "rnn": diagrams.draw_rnn_cell,
     "gru": diagrams.draw_gru_cell,
     "unrolled": lambda **kw: diagrams.draw_unrolled(steps=3, cell_state=True, **kw),
+    "peephole": lambda **kw: diagrams.draw_lstm_cell(variant="peephole", **kw),
+    "cifg": lambda **kw: diagrams.draw_lstm_cell(variant="cifg", **kw),
 }
+NAMES = {kind: diagrams.part_names(kind) for kind in ("lstm", "rnn", "gru", "unrolled")}
+NAMES.update({v: diagrams.part_names("lstm", variant=v) for v in ("peephole", "cifg")})
+COLOURS = {kind: diagrams._PARTS[kind] for kind in ("lstm", "rnn", "gru", "unrolled")}
+COLOURS.update({v: diagrams._lstm_parts(v) for v in ("peephole", "cifg")})
 
 
 def _colours(ax):
@@ -47,13 +53,13 @@ def test_each_diagram_draws_on_its_own_axes_and_on_a_given_one(kind):
 
 
 @pytest.mark.parametrize(
-    "kind,name", [(kind, name) for kind in DRAW for name in diagrams.part_names(kind)]
+    "kind,name", [(kind, name) for kind in DRAW for name in NAMES[kind]]
 )
 def test_each_highlight_colours_its_part_and_greys_the_others(kind, name):
     plain = _colours(DRAW[kind]())
     lit = _colours(DRAW[kind](highlight=(name,)))
     assert name in lit, f"{name} draws nothing"
-    own = to_hex(diagrams._PARTS[kind][name])
+    own = to_hex(COLOURS[kind][name])
     assert own in lit[name], f"{name} is not drawn in its colour {own}"
     others = [gid for gid in plain if gid not in (name, "frame", None)]
     for gid in others:
@@ -72,6 +78,10 @@ def test_an_unknown_part_is_refused_with_the_valid_names():
         diagrams.draw_unrolled(highlight=("cell_path",))
     with pytest.raises(ValueError, match="expected one of"):
         diagrams.part_names("transformer")
+    with pytest.raises(ValueError, match="peepholes"):  # a variant's part, on the standard cell
+        diagrams.draw_lstm_cell(highlight=("coupling",), variant="peephole")
+    with pytest.raises(ValueError, match="cifg"):
+        diagrams.draw_lstm_cell(variant="gru")
     with pytest.raises(ValueError, match="from 1 to 8"):
         diagrams.draw_unrolled(steps=0)
     with pytest.raises(TypeError, match="int"):

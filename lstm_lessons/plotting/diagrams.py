@@ -53,6 +53,11 @@ GRU_PARTS = {
     "candidate": GATE_STYLE["g"]["color"],
     "hidden_path": HIDDEN_COLOR,
 }
+# Parts that only a variant of the LSTM cell has (``draw_lstm_cell(variant=...)``).
+VARIANT_PARTS = {
+    "peephole": {"peepholes": PATH_COLOR},
+    "cifg": {"coupling": GATE_STYLE["f"]["color"]},
+}
 UNROLLED_PARTS = {
     "forward_path": HIDDEN_COLOR,
     "cell_path": PATH_COLOR,
@@ -63,11 +68,22 @@ UNROLLED_PARTS = {
 _PARTS = {"lstm": LSTM_PARTS, "rnn": RNN_PARTS, "gru": GRU_PARTS, "unrolled": UNROLLED_PARTS}
 
 
-def part_names(diagram):
-    """The names ``highlight`` accepts for ``diagram`` ('lstm', 'rnn', 'gru' or 'unrolled')."""
+def part_names(diagram, variant="standard"):
+    """The names ``highlight`` accepts for ``diagram`` ('lstm', 'rnn', 'gru' or 'unrolled').
+
+    For 'lstm', ``variant`` ('standard', 'peephole' or 'cifg') adds the parts of that variant.
+    """
     if diagram not in _PARTS:
         raise ValueError(f"diagram: expected one of {sorted(_PARTS)}, got {diagram!r}")
-    return tuple(_PARTS[diagram])
+    return tuple(_lstm_parts(variant) if diagram == "lstm" else _PARTS[diagram])
+
+
+def _lstm_parts(variant):
+    if variant != "standard" and variant not in VARIANT_PARTS:
+        raise ValueError(
+            f"variant: expected one of {['standard', *VARIANT_PARTS]}, got {variant!r}"
+        )
+    return {**LSTM_PARTS, **VARIANT_PARTS.get(variant, {})}
 
 
 class _Canvas:
@@ -156,14 +172,16 @@ class _Canvas:
             self.label((x0 + 0.15, y1 - 0.3), text, ha="left", fontsize=10, color="#666666")
 
 
-def draw_lstm_cell(highlight=(), ax=None):
-    """The standard LSTM cell at step t; ``highlight`` names parts from :data:`LSTM_PARTS`.
+def draw_lstm_cell(highlight=(), ax=None, variant="standard"):
+    """The LSTM cell at step t; ``highlight`` names parts from :func:`part_names`.
 
     Returns the Axes. Top line: the cell path c_{t-1} -> (times f_t) -> (plus i_t g_t)
     -> c_t. Bottom line: h_{t-1} and x_t feed the four blocks; h_t leaves on the right
-    (to the next step) and at the top (to the output layer).
+    (to the next step) and at the top (to the output layer). ``variant`` draws what a
+    variant changes: 'peephole' adds the lines from the cell state into the gates (part
+    "peepholes"), 'cifg' computes the input gate as 1 - f_t (part "coupling").
     """
-    cv = _Canvas(ax, LSTM_PARTS, highlight, size=(6.4, 4.0))
+    cv = _Canvas(ax, _lstm_parts(variant), highlight, size=(6.4, 4.0))
     cv.frame(0.0, 0.0, 10.0, 5.6)
     top, bus = 4.6, 0.8
     xf, xi, xg, xo = 1.8, 3.3, 4.8, 6.6
@@ -185,9 +203,21 @@ def draw_lstm_cell(highlight=(), ax=None):
     blocks = [(xf, r"$\sigma$", "forget_gate", "f"), (xi, r"$\sigma$", "input_gate", "i"),
               (xg, r"$\tanh$", "candidate", "g"), (xo, r"$\sigma$", "output_gate", "o")]
     for x, text, part, letter in blocks:
+        if variant == "cifg" and part == "input_gate":
+            # i_t = 1 - f_t: no weights of its own, fed from the forget gate
+            cv.line([(xf, 2.75), (2.55, 2.75), (2.55, gate_y), (x - 0.4, gate_y)], "coupling")
+            cv.block((x, gate_y), "$1-$", "coupling", width=0.8)
+            cv.label((x - 0.35, gate_y + 0.65), f"${letter}_t$", part, fontsize=11)
+            continue
         cv.line([(x, bus), (x, gate_y - 0.32)], part)
         cv.block((x, gate_y), text, part, width=1.0 if part == "candidate" else 0.8)
         cv.label((x - 0.35, gate_y + 0.65), f"${letter}_t$", part, fontsize=11)
+    if variant == "peephole":
+        # f and i read c_{t-1}; o reads the new c_t
+        for start, end in [((1.0, top), (xf - 0.3, gate_y + 0.32)),
+                           ((2.6, top), (xi - 0.3, gate_y + 0.32)),
+                           ((7.2, top), (xo + 0.3, gate_y + 0.32))]:
+            cv.line([start, end], "peepholes", style=":")
     # forget gate up to its product
     cv.line([(xf, gate_y + 0.32), (xf, top - 0.24)], "forget_gate")
     # input gate and candidate meet in a product, then go up to the sum
