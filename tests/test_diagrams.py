@@ -94,3 +94,16 @@ def test_labels_are_the_books_symbols():
             "$x_t$", r"$\sigma$", r"$\tanh$", r"$\odot$", "$+$"} <= texts
     texts = {t.get_text() for t in diagrams.draw_gru_cell().texts}
     assert {"$r_t$", "$z_t$", "$n_t$", "$1-$"} <= texts
+
+
+def test_figure_myst_puts_computed_alt_text_into_a_glue_figure():
+    from lstm_lessons.plotting import figure_myst
+
+    text = figure_myst("fig-x", "The caption, $x$.", "A line that starts at 0.73.")
+    assert text.startswith("```{glue:figure} fig-x\n")
+    assert ":alt: A line that starts at 0.73.\n" in text and ":name: fig-x\n" in text
+    assert text.rstrip().endswith("The caption, $x$.\n```")
+    with pytest.raises(ValueError, match="alt"):
+        figure_myst("fig-x", "caption", "two\nlines")
+    with pytest.raises(ValueError, match="caption"):
+        figure_myst("fig-x", "", "alt")
