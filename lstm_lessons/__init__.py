@@ -11,7 +11,7 @@ above it in this list:
     training/     synthetic tasks, the model and loop, and the experiment
                   harness (seeded fits, batch and held-out seeds).
     experiments/  one module per chapter topic (table in its ``__init__``).
-    plotting/     the course's figure style.
+    plotting/     the course's figure style and the diagrams of the cells.
     homework/     checks for the exercises, the in-notebook grader and the
                   grading of a class.
 

@@ -30,7 +30,12 @@ CYCLE = [OKABE_ITO[k] for k in ("blue", "vermilion", "green", "orange", "purple"
 
 
 def use_course_style():
-    """Set matplotlib defaults for the course: palette, sizes, grid, no top/right spines."""
+    """Set matplotlib defaults for the course: palette, sizes, grid, no top/right spines.
+
+    In a notebook, figures are also shown (and glued) as SVG, so that they stay sharp at any
+    zoom in the built book.
+    """
+    _svg_in_notebooks()
     plt.rcParams.update(
         {
             "axes.prop_cycle": plt.cycler(color=CYCLE),
@@ -73,3 +78,28 @@ def plot_gates(cache, unit=0, sample=0, names="ifgoc", ax=None, title=None):
     ax.set_title(title or f"unit {unit} of sequence {sample}")
     ax.legend(loc="best", ncols=min(len(names), 3))
     return ax
+
+
+def _svg_in_notebooks():
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # no IPython: a script or a test, nothing to set
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("svg")
+
+
+def figure_myst(key, caption, alt, name=None):
+    """MyST source of a ``{glue:figure}`` for ``key``, with alt text computed in the notebook.
+
+    A directive's ``:alt:`` is plain text, so a number in it cannot be a glue role; glue this
+    string as ``IPython.display.Markdown`` and show it with ``{glue:md}`` and ``:format: myst``,
+    and the alt text's numbers come from the same code as the caption's.
+    """
+    for label, text in (("caption", caption), ("alt", alt)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{label}: expected a non-empty string, got {text!r}")
+    if "\n" in alt:
+        raise ValueError(f"alt: expected one line, got {alt!r}")
+    return f"```{{glue:figure}} {key}\n:alt: {alt}\n:name: {name or key}\n\n{caption}\n```"

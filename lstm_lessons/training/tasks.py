@@ -5,8 +5,9 @@ Every generator returns NumPy arrays, time-major like the cells: inputs
 ``rng`` may be a seed (int) or a ``numpy.random.Generator``; the same seed
 always gives the same data.
 
-- :func:`adding_problem` (Hochreiter & Schmidhuber 1997, experiment 4): add
-  the two numbers that carry a marker; one target per sequence.
+- :func:`adding_problem`: add the two numbers that carry a marker; one target
+  per sequence. This is the later form of the task (Le et al. 2015, Arjovsky
+  et al. 2016), not Hochreiter & Schmidhuber's (1997) experiment 4.
 - :func:`delayed_recall`: remember the symbol shown with a marker, ignore
   ``delay`` distractor symbols, name it when asked; one class per sequence.
 - :func:`key_query`: the "trapdoor" task: store a value at KEY, output
@@ -35,6 +36,11 @@ def adding_problem(n, T, rng=0, dtype=np.float32):
     steps with 1, one in the first half and one in the second. The target is
     the sum of the two marked numbers. Predicting the mean, 1, gives a mean
     squared error of 1/6; a network that has learnt the task does far better.
+
+    This is the form of Le et al. (2015) and Arjovsky et al. (2016). The original,
+    experiment 4 of Hochreiter & Schmidhuber (1997), draws values from [-1, 1],
+    puts the first marker within the first ten steps, and asks for
+    0.5 + (X1 + X2) / 4.
     """
     check_int("n", n, 1)
     check_int("T", T, 2)
