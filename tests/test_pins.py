@@ -125,6 +125,27 @@ def test_pin_trapdoor_storing_unit_uses_the_hold_steps_only():
     assert output_gate.storing_unit(cs, x, y) == 1
 
 
+def test_pin_visibility_of_a_hand_made_unit():
+    """c moves 2 per unit of stored value while it is held, h moves 0.1: exposure 0.05."""
+    T, key = 6, np.array([1, 1, 2, 2])
+    x, y = _one_key(T, key)
+    values = output_gate.stored_values(x, y)
+    t = np.arange(T)[:, None]
+    held = (t > key) & (t < T - 1)
+    cs = np.zeros((T, 4, 2))
+    hs = np.zeros((T, 4, 2))
+    cs[:, :, 1] = np.where(held, 2.0 * values + 0.5, 7.0)  # an offset does not count
+    hs[:, :, 1] = np.where(held, -0.1 * values, 3.0)  # the sign of h is h's own
+    o = np.full((T, 4, 2), 0.9)
+    o[:, :, 1] = np.where(held, 0.2, 0.9)
+    r = output_gate.visibility(hs, cs, o, x, y, 1)
+    assert r["signal_c"] == pytest.approx(2.0, rel=1e-12)
+    assert r["signal_h"] == pytest.approx(-0.1, rel=1e-12)
+    assert r["exposure"] == pytest.approx(0.05, rel=1e-12)
+    assert r["corr_c"] == pytest.approx(1.0) and r["corr_h"] == pytest.approx(-1.0)
+    assert r["o_hold"] == pytest.approx(0.2) and r["o_query"] == pytest.approx(0.9)
+
+
 # leaky_integrator.output_shares: w_k^2 var(h_k), normalised
 
 

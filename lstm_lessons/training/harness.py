@@ -9,7 +9,10 @@ experiments cannot drift apart in how they derive their data seeds:
 
 - :func:`batch_seed`: the seed of training batch ``step`` of run ``seed``,
   ``seed * SEED_STRIDE + step``. Runs with different seeds never share a
-  batch, because a run takes fewer than ``SEED_STRIDE`` steps.
+  batch, because a run's steps are numbered 0 .. ``SEED_STRIDE - 1`` at most.
+  (Before the harness, some experiments used a stride of 100_003 and others
+  1_000_003; the harness keeps the larger. Seed 0 draws the same batches
+  under both.)
 - :data:`HELD_OUT_SEED`: the seed of the held-out data. Seeds are below
   :data:`SEED_LIMIT`, so every batch seed is below ``SEED_LIMIT * SEED_STRIDE``,
   which is smaller than ``HELD_OUT_SEED``: no training batch is drawn from it.
