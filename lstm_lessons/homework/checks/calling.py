@@ -48,6 +48,8 @@ def describe(value):
         return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
     if isinstance(value, (bool, numbers.Number)):
         return f"the number {value!r}"
+    if isinstance(getattr(value, "grading_type", None), str):  # sent from a sandbox
+        return f"a {value.grading_type}"
     return f"a {type(value).__module__.split('.')[0]}.{type(value).__name__}".replace(
         "builtins.", ""
     )
@@ -76,8 +78,15 @@ def _copy(value):
     return value
 
 
-def _student_line(exc):
-    """The last line of the traceback that lies outside NumPy and this package, quoted."""
+def student_line(exc):
+    """The last line of the traceback that lies outside NumPy and this package, quoted.
+
+    An exception that the grader rebuilt from a sandboxed submission carries the line the
+    sandbox found, as ``grading_line``.
+    """
+    given = getattr(exc, "grading_line", None)
+    if isinstance(given, str):
+        return given
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         path = os.path.abspath(frame.filename)
         if path.startswith(_PACKAGE_DIR) or "site-packages" in path or "/lib/python" in path:
@@ -183,7 +192,7 @@ def _raised(exc, name, args, hints):
     else:
         head = f"Your {name} raised {detail}"
     lines = [f"{head} when called with {describe_args(args)}."]
-    line = _student_line(exc)
+    line = student_line(exc)
     if line:
         lines.append(f"It happened in the line {line}.")
     for test, hint in (*hints, *GENERIC_HINTS):
@@ -223,7 +232,13 @@ def _check_unchanged(args, copies, name):
 
 
 def source_of(fn):
-    """The source text of the student's function, or '' when it cannot be read."""
+    """The source text of the student's function, or '' when it cannot be read.
+
+    A function that runs in the grader's sandbox carries its source as ``grading_source``.
+    """
+    given = getattr(fn, "grading_source", None)
+    if isinstance(given, str):
+        return given
     try:
         return inspect.getsource(fn)
     except (OSError, TypeError):
