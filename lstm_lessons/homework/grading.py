@@ -82,6 +82,7 @@ class Limits:
     file_mb: int = 64
     output_kb: int = 1024
     processes: int = 64  # processes and threads of the sandbox's user (bubblewrap only)
+    kill_grace_s: float = 5.0  # waited beyond a cell's or call's own time limit before a kill
 
     def as_child(self):
         return asdict(self)
@@ -116,7 +117,11 @@ def copy_and_hash(folder, notebooks, into):
 
 
 def read_cells(path):
-    """(code cells to run, answer code, written answers) of a notebook file, or ValueError."""
+    """(code cells to run, answer code, written answers) of a notebook file, or ValueError.
+
+    The answer code is that of the cells tagged ``otter_answer_cell``, or all the code when
+    none is tagged; the written answers are the tagged Markdown cells, in order.
+    """
     if Path(path).stat().st_size > MAX_NOTEBOOK_MB << 20:
         raise ValueError(f"the file is larger than {MAX_NOTEBOOK_MB} MB")
     try:
@@ -139,7 +144,7 @@ def read_cells(path):
                 answers.append(source)
         elif cell.get("cell_type") == "markdown" and "otter_answer_cell" in tags:
             written.append(source)
-    return code, answers, written
+    return code, answers or code, written
 
 
 def _short(text, limit=REASON_CHARS):
@@ -173,7 +178,7 @@ def run_submission(copy, manifest, limits, use_bwrap=True):
         graded = _run_tests(manifest, session, limits)
         discarded = session.output_discarded() if session.proc else 0
     finally:
-        session.kill()
+        session.close()
         shutil.rmtree(scratch, ignore_errors=True)
     notes = list(session.notes)
     if discarded:

@@ -37,6 +37,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -49,8 +50,11 @@ from .runner import TimeLimitExceeded
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lstm_lessons
 SANDBOX_PACKAGE = "/opt/lstm-grading"
 SANDBOX_SCRATCH = "/scratch"
-SANDBOX_UID = 65534 - 1000  # an unprivileged user with no other processes
-GRACE_S = 5.0  # what the grader waits beyond the child's own timer before it kills
+# Unprivileged user ids, one per running sandbox of this grader, so that RLIMIT_NPROC (which
+# counts the processes of a user) gives each sandbox its own budget.
+_UID_BASE = 100_000 + (os.getpid() % 100_000) * 16
+_uids_free = list(range(_UID_BASE, _UID_BASE + 16))
+_uids_lock = threading.Lock()
 STARTUP_S = 120.0  # starting Python, NumPy and IPython on a busy machine
 CHILD_ENV = {
     "MPLBACKEND": "Agg",
@@ -286,22 +290,26 @@ class Session:
         self.use_bwrap, self.restarts = use_bwrap, restarts
         self.skip, self.notes, self.setup_failed = set(), [], []
         self.proc, self.buffer, self.deadline = None, b"", None
-        self.started = 0
+        self.started, self.uid = 0, None
 
     # -- the child process ---------------------------------------------------------------
     def _spawn(self):
         import json
 
         limits = {**self.limits.as_child()}
-        if os.geteuid() == 0 and self.use_bwrap:
-            limits.update(uid=SANDBOX_UID, gid=SANDBOX_UID)
+        root = os.geteuid() == 0 and self.use_bwrap
+        if root and self.uid is None:
+            with _uids_lock:
+                self.uid = _uids_free.pop(0) if _uids_free else _UID_BASE + 15
+        if root:
+            limits.update(uid=self.uid, gid=self.uid)
         for p in self.scratch.iterdir():
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
             else:
                 p.unlink(missing_ok=True)
-        if os.geteuid() == 0:
-            os.chown(self.scratch, SANDBOX_UID, SANDBOX_UID)
+        if root:
+            os.chown(self.scratch, self.uid, self.uid)
         cmd, env, cwd = sandbox_command(self.scratch, json.dumps(limits), self.use_bwrap)
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -312,6 +320,15 @@ class Session:
         reply = self._read(STARTUP_S)
         if not reply.get("ready"):
             raise SessionDied("the grading process did not start")
+
+    def close(self):
+        """Kill the child and give back its user id."""
+        self.kill()
+        if self.uid is not None:
+            with _uids_lock:
+                if self.uid not in _uids_free:
+                    _uids_free.append(self.uid)
+            self.uid = None
 
     def kill(self):
         if self.proc is None:
@@ -389,13 +406,12 @@ class Session:
         notes = []
         for k, source in enumerate(self.cells):
             where = describe_cell(k + 1, source)
-            if k in self.skip:
-                notes.append(f"{where} was skipped: it had to be killed before")
+            if k in self.skip:  # the note of its kill is kept
                 continue
             seconds = self.limits.cell_timeout_s
             try:
                 reply = self._send({"op": "cell", "source": source, "timeout": seconds},
-                                   seconds + GRACE_S)  # fmt: skip
+                                   seconds + self.limits.kill_grace_s)  # fmt: skip
             except SessionDied as e:
                 self.skip.add(k)
                 why = (
@@ -431,7 +447,7 @@ class Session:
         self.ensure_running()
         if self.proc is None:
             raise SessionDied("not running")
-        reply = self._send(message, timeout + GRACE_S)
+        reply = self._send(message, timeout + self.limits.kill_grace_s)
         if "protocol_error" in reply:
             raise SessionDied(str(reply["protocol_error"])[:200])
         return reply

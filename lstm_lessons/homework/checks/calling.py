@@ -63,7 +63,13 @@ def _describe_arg(name, value):
     if isinstance(value, (list, tuple)) and all(isinstance(v, np.ndarray) for v in value):
         shapes = ", ".join(str(v.shape) for v in value)
         return f"{name} = a {type(value).__name__} of {len(value)} arrays of shapes {shapes}"
-    return f"{name} = {value!r}"
+    if isinstance(value, dict):  # a dict of parameters: the names and shapes, not the numbers
+        items = ", ".join(
+            f"{k} {v.shape}" if isinstance(v, np.ndarray) else f"{k}" for k, v in value.items()
+        )
+        return f"{name} = a dict of {items}"
+    text = repr(value)
+    return f"{name} = {text if len(text) <= 60 else text[:50] + '...'}"
 
 
 def describe_args(args):
