@@ -201,6 +201,7 @@ def run_submission(copy, manifest, limits, use_bwrap=True):
 
 def grade_submission(copy, manifest, limits, use_bwrap=True):
     """One gradebook row: {question: points}, total, possible, status, reasons, feedback."""
+    start = time.monotonic()
     result = run_submission(copy, manifest, limits, use_bwrap)
     graded = {q.name: q for q in result.get("questions", [])}
     row, reasons, feedback = {}, [], []
@@ -231,6 +232,7 @@ def grade_submission(copy, manifest, limits, use_bwrap=True):
         "feedback": feedback,
         "answers": result.get("answers", []),
         "written": result.get("written", []),
+        "seconds": time.monotonic() - start,
     }
 
 

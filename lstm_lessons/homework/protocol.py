@@ -8,6 +8,7 @@ and what it returns, are encoded as tagged JSON objects:
     {"$tuple": [...]}, {"$dict": [[key, value], ...]}  tuples, dicts with any plain keys
     {"$tensor": <array>}                               a torch tensor, sent as its array
     {"$fn": "lstm_lessons.module:name"}                a function of the package, by name
+    {"$ellipsis": true}                                ... (a template not filled in)
     {"$other": "module.Type", "text": "..."}           anything else, described only
 
 Numbers, strings, None, lists, and NaN and infinities (as JSON's NaN, Infinity) go as
@@ -49,6 +50,8 @@ def encode(value, depth=0):
         raise ProtocolError(f"a value nested more than {MAX_DEPTH} levels deep")
     if value is None or isinstance(value, (bool, str)):
         return value
+    if value is Ellipsis:  # a template's `x = ...`
+        return {"$ellipsis": True}
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in NUMERIC_KINDS:
             return _other(value)
@@ -144,8 +147,12 @@ def _resolve(name):
     return fn
 
 
-def decode(data, depth=0, budget=None):
-    """The value that :func:`encode` encoded; ProtocolError for anything else."""
+def decode(data, depth=0, budget=None, functions=False):
+    """The value that :func:`encode` encoded; ProtocolError for anything else.
+
+    ``functions`` resolves ``$fn`` to the package's function (the child, decoding what the
+    grader sends); without it (the grader, decoding what a child sends) it is refused.
+    """
     budget = budget or _Budget()
     budget.take()
     if depth > MAX_DEPTH + 2:
@@ -153,30 +160,32 @@ def decode(data, depth=0, budget=None):
     if data is None or isinstance(data, (bool, int, float, str)):
         return data
     if isinstance(data, list):
-        return [decode(v, depth + 1, budget) for v in data]
+        return [decode(v, depth + 1, budget, functions) for v in data]
     if not isinstance(data, dict) or len(data) < 1:
         raise ProtocolError(f"unexpected {type(data).__name__} in a message")
     if "$nd" in data:
         return _array(data)
+    if "$ellipsis" in data:
+        return Ellipsis
     if "$np" in data:
         arr = _array({"$nd": data["$np"], "shape": [], "b64": data.get("b64")})
         return arr[()]
     if "$tuple" in data and isinstance(data["$tuple"], list):
-        return tuple(decode(v, depth + 1, budget) for v in data["$tuple"])
+        return tuple(decode(v, depth + 1, budget, functions) for v in data["$tuple"])
     if "$dict" in data and isinstance(data["$dict"], list):
         out = {}
         for pair in data["$dict"]:
             if not (isinstance(pair, list) and len(pair) == 2):
                 raise ProtocolError("a dict entry must be a [key, value] pair")
-            key = decode(pair[0], depth + 1, budget)
+            key = decode(pair[0], depth + 1, budget, functions)
             try:
                 hash(key)
             except TypeError as e:
                 raise ProtocolError("a dict key that cannot be a key") from e
-            out[key] = decode(pair[1], depth + 1, budget)
+            out[key] = decode(pair[1], depth + 1, budget, functions)
         return out
     if "$tensor" in data:
-        arr = decode(data["$tensor"], depth + 1, budget)
+        arr = decode(data["$tensor"], depth + 1, budget, functions)
         if not isinstance(arr, np.ndarray):
             raise ProtocolError("a tensor must carry an array")
         try:
@@ -185,6 +194,8 @@ def decode(data, depth=0, budget=None):
             return Other("torch.Tensor", "")
         return torch.from_numpy(arr)
     if "$fn" in data and isinstance(data["$fn"], str):
+        if not functions:
+            raise ProtocolError("only the grader may send a function")
         return _resolve(data["$fn"])
     if "$other" in data:
         return Other(str(data["$other"])[:100], str(data.get("text", ""))[:200])

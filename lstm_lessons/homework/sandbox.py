@@ -99,7 +99,7 @@ def bwrap_path():
     return path if done.returncode == 0 else None
 
 
-def _ro_paths():
+def read_only_paths():
     """Host paths the child needs to read: the system, Python, the venv."""
     paths = ["/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin"]
     paths += [f"/etc/{name}" for name in ETC]
@@ -135,24 +135,48 @@ def sandbox_command(scratch, limits_json, use_bwrap=True):
     else:
         cmd += ["--unshare-user"]
     made = set()
-    targets = [*_ro_paths(), f"{SANDBOX_PACKAGE}/lstm_lessons", SANDBOX_SCRATCH]
+    targets = [*read_only_paths(), f"{SANDBOX_PACKAGE}/lstm_lessons", SANDBOX_SCRATCH]
     for target in targets:
         for parent in _parents(target):
             if parent not in made and not any(parent == t or parent.startswith(t + "/")
                                               for t in targets if t != target):  # fmt: skip
                 made.add(parent)
                 cmd += ["--perms", "0755", "--dir", parent]
-    for p in _ro_paths():
+    for p in read_only_paths():
         if os.path.islink(p) and os.path.dirname(p) == "/":
             cmd += ["--symlink", os.readlink(p), p]
         else:
             cmd += ["--ro-bind", p, p]
     cmd += ["--ro-bind", str(PACKAGE_DIR), f"{SANDBOX_PACKAGE}/lstm_lessons"]
     cmd += ["--bind", str(scratch), SANDBOX_SCRATCH, "--chdir", SANDBOX_SCRATCH]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     return [*cmd, "--", *python], None, None
+
+
+def _spawn_bwrap(cmd):
+    """Start bwrap with its options passed through a pipe (``--args``), not the command line.
+
+    Inside the sandbox, /proc/1/cmdline is bwrap's command line: this way it shows no host
+    path (the scratch folder, the venv), only ``bwrap --args 3`` and the worker's command.
+    """
+    split = cmd.index("--")
+    options, rest = cmd[1:split], cmd[split + 1 :]
+    read, write = os.pipe()
+    data = b"".join(arg.encode() + b"\0" for arg in options)
+    if len(data) > 60_000:  # a pipe holds 64 KiB; far more than these options
+        raise ValueError("too many sandbox options")
+    os.write(write, data)
+    os.close(write)
+    try:
+        return subprocess.Popen(
+            [cmd[0], "--args", str(read), "--", *rest], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"},
+            start_new_session=True, pass_fds=(read,),
+        )  # fmt: skip
+    finally:
+        os.close(read)
 
 
 def describe_cell(cell_number, source):
@@ -311,10 +335,13 @@ class Session:
         if root:
             os.chown(self.scratch, self.uid, self.uid)
         cmd, env, cwd = sandbox_command(self.scratch, json.dumps(limits), self.use_bwrap)
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env=env or {"PATH": "/usr/bin:/bin"}, cwd=cwd, start_new_session=True,
-        )  # fmt: skip
+        if self.use_bwrap:
+            self.proc = _spawn_bwrap(cmd)
+        else:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                env=env, cwd=cwd, start_new_session=True,
+            )  # fmt: skip
         self.buffer = b""
         self.started += 1
         reply = self._read(STARTUP_S)

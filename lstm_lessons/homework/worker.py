@@ -202,7 +202,7 @@ class Child:
         fn = self.shell.user_ns.get(str(request["name"]))
         if not callable(fn):
             return {"raised": "NameError", "module": "builtins", "message": "not defined"}
-        args = decode(request["args"])
+        args = decode(request["args"], functions=True)
         if not isinstance(args, list):
             raise ProtocolError("call arguments must be a list")
         before = [_snapshot(a) for a in args]
