@@ -237,6 +237,30 @@ def _check_unchanged(args, copies, name):
                 )
 
 
+def refuse_package_call(fn, forbidden, name):
+    """CheckFailed if the source of ``fn`` calls one of the package's functions ``forbidden``.
+
+    A task that asks for an equation forbids calling the package's function that the check
+    compares with; ``ll.lstm_step_forward(...)``, ``lstm_lessons.ema(...)`` and a bare
+    ``rnn_step_forward(...)`` are refused (a function may still share the package's name).
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(source_of(fn)))
+    except SyntaxError:
+        return
+    own = getattr(fn, "__name__", "")
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        target = node.func
+        called = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if called in forbidden and not (isinstance(target, ast.Name) and called == own):
+            fail(
+                f"Your {name} calls the package's `{called}`, which the task asks you not to "
+                "use: it is what the check compares with. Write the equations yourself."
+            )
+
+
 def source_of(fn):
     """The source text of the student's function, or '' when it cannot be read.
 

@@ -254,7 +254,7 @@ def check_decay_rate(rate, norms, x, h0, params, u):
             f"far from the largest singular value sigma_max(W_h) = {sigma_max:.3f} of the bound."
         )
     formula = f"rate = (typical[T] / typical[T // 2]) ** (1 / (T - T // 2)), with T = {T}"
-    lines = [f"rate should be {expected:.6g}, got {value:.6g}."]
+    lines = [f"rate = {value:.6g} is not the measured factor per step."]
     mine = np.asarray(norms, dtype=float) if isinstance(norms, np.ndarray) else None
     with np.errstate(all="ignore"):
         if (
@@ -462,6 +462,7 @@ def check_carousel_ratio(ratio, x, cells, distance=20):
             candidates=mistakes,
             recipe=f"{label} = np.median(np.abs(g.measured) / P, axis=1), with P the products "
             "of forget gates of copy 0, shape (T+1, H).",
+            reveal=False,
         )
         k = min(distance, T)
         summary.append(f"{expected[T - k]:.2g} times the product for the cell {key!r}")
