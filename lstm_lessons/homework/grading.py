@@ -116,7 +116,27 @@ def copy_and_hash(folder, notebooks, into):
     return out
 
 
-def read_cells(path):
+SEED = re.compile(r"\b(seed\s*=\s*|default_rng\(\s*|manual_seed\(\s*)(\d+)\b")
+
+
+def reseed(source, secret):
+    """``source`` with every literal seed (``seed=3``, ``default_rng(0)``) drawn from ``secret``.
+
+    Applied to the given (not answer) cells of a submission, it changes the data of the
+    notebook's experiments, so that a number copied from a published solution is wrong
+    while a notebook that computes its answers still passes: the checks of values
+    (``gap``, ``slope``, ``rate``, ...) recompute the expected value from the notebook's
+    own data.
+    """
+
+    def draw(match):
+        digest = hashlib.sha256(f"{secret}:{match.group(2)}".encode()).hexdigest()
+        return f"{match.group(1)}{int(digest, 16) % 1_000_000 + 1000}"
+
+    return SEED.sub(draw, source)
+
+
+def read_cells(path, secret=None):
     """(code cells to run, answer code, written answers) of a notebook file, or ValueError.
 
     The answer code is that of the cells tagged ``otter_answer_cell``, or all the code when
@@ -138,6 +158,8 @@ def read_cells(path):
         source = "".join(source) if isinstance(source, list) else str(source)
         tags = (cell.get("metadata") or {}).get("tags") or []
         if cell.get("cell_type") == "code":
+            if secret and "otter_answer_cell" not in tags:
+                source = reseed(source, secret)
             if not CHECK_CELL.match(source):
                 code.append(source)
             if "otter_answer_cell" in tags:
@@ -164,10 +186,10 @@ def _run_tests(manifest, session, limits):
     return [run_question(q, env, run=run_guarded) for q in manifest["questions"]]
 
 
-def run_submission(copy, manifest, limits, use_bwrap=True):
+def run_submission(copy, manifest, limits, use_bwrap=True, secret=None):
     """Grade one copied notebook: {"questions": [...], "notes": [...], "status", ...}."""
     try:
-        cells, answers, written = read_cells(copy)
+        cells, answers, written = read_cells(copy, secret)
     except (OSError, ValueError) as e:
         return {"status": "unreadable", "error": str(e), "questions": [], "notes": []}
     scratch = tempfile.mkdtemp(prefix="lstm-grade-scratch-")
@@ -199,10 +221,10 @@ def run_submission(copy, manifest, limits, use_bwrap=True):
     }
 
 
-def grade_submission(copy, manifest, limits, use_bwrap=True):
+def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None):
     """One gradebook row: {question: points}, total, possible, status, reasons, feedback."""
     start = time.monotonic()
-    result = run_submission(copy, manifest, limits, use_bwrap)
+    result = run_submission(copy, manifest, limits, use_bwrap, secret)
     graded = {q.name: q for q in result.get("questions", [])}
     row, reasons, feedback = {}, [], []
     for question in manifest["questions"]:
@@ -266,11 +288,12 @@ def flag_duplicates(rows):
 
 
 def grade_folder(folder, manifest, limits=Limits(), jobs=1, progress=None, on_row=None,
-                 use_bwrap=None):  # fmt: skip
+                 use_bwrap=None, secret=None):  # fmt: skip
     """Grade every submission in ``folder``: {relative path: row}, in path order.
 
     Copies and hashes every submission first. ``progress(done, total, name, row)`` is called
-    as each finishes, ``on_row(rows so far)`` too (for a partial gradebook).
+    as each finishes, ``on_row(rows so far)`` too (for a partial gradebook). ``secret``
+    re-seeds the notebooks' given cells (:func:`reseed`).
     """
     if use_bwrap is None:
         use_bwrap = bwrap_path() is not None
@@ -281,7 +304,10 @@ def grade_folder(folder, manifest, limits=Limits(), jobs=1, progress=None, on_ro
         rows, lock = {}, threading.Lock()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {
-                pool.submit(grade_submission, copy, manifest, limits, use_bwrap): (name, digest)
+                pool.submit(grade_submission, copy, manifest, limits, use_bwrap, secret): (
+                    name,
+                    digest,
+                )
                 for name, (copy, digest) in copies.items()
             }
             for future in as_completed(futures):
@@ -442,6 +468,8 @@ def write_reports(rows, manifest, gradebook, roster=None):
 def add_extra_tests(manifest, path):
     """The manifest with an instructor's hidden tests from ``path`` added to its questions.
 
+    Each test adds its points to its question's.
+
     ``path`` is JSON: {"q2": [{"name": "test_x", "points": 1, "source": "def test_x(f): ..."}]}.
     """
     extra = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -455,6 +483,7 @@ def add_extra_tests(manifest, path):
                 raise ValueError(f"{path}: each test needs name, points and source, got {test}")
             q["tests"].append({"success_message": None, "failure_message": None, **test,
                                "hidden": True})  # fmt: skip
+            q["points"] += test["points"]
     return out
 
 
@@ -471,6 +500,9 @@ def main(argv=None):
     parser.add_argument("--roster", type=Path, help="CSV: submission, name, id, email")
     parser.add_argument("--extra-tests", type=Path, help="JSON of the instructor's hidden tests")
     parser.add_argument("--no-sandbox", action="store_true", help="(unsafe) grade without bwrap")
+    parser.add_argument(
+        "--secret-file", type=Path, help="re-seed the notebooks' data from the secret in this file"
+    )
     defaults = Limits()
     parser.add_argument("--timeout", type=float, default=defaults.timeout_s, help="s per notebook")
     parser.add_argument("--cell-timeout", type=float, default=defaults.cell_timeout_s)
@@ -509,8 +541,9 @@ def main(argv=None):
         write_gradebook(rows, manifest, args.out)
 
     try:
+        secret = args.secret_file.read_text().strip() if args.secret_file else None
         rows = grade_folder(args.submissions, manifest, limits, args.jobs, progress, partial,
-                            use_bwrap)  # fmt: skip
+                            use_bwrap, secret)  # fmt: skip
     except KeyboardInterrupt:
         print(f"interrupted; the gradebook {args.out} holds the submissions graded so far",
               file=sys.stderr)  # fmt: skip
