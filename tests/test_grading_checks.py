@@ -67,3 +67,23 @@ def test_long_arguments_are_summarised_in_messages():
     message = _message(checks.check_state_distance, state_distance)
     assert "params = a dict of W_x (" in message and "array(" not in message
     assert len(message) < 600
+
+
+def test_the_public_ema_check_catches_what_the_hidden_one_would():
+    def ema_float64(x, a):
+        c, out = 0.0, np.zeros(len(x))
+        for t in range(len(x)):
+            c = a * c + (1 - a) * x[t]
+            out[t] = c
+        return out
+
+    def ema_short_loop(x, a):
+        c, out = 0.0, np.zeros_like(x)
+        for t in range(len(x) - 1):
+            c = a * c + (1 - a) * x[t]
+            out[t] = c
+        return out
+
+    assert "dtype float64; expected float32" in _message(checks.check_ema, ema_float64)
+    assert "the largest error is at c[7]" in _message(checks.check_ema, ema_short_loop)
+
