@@ -218,6 +218,7 @@ def run_submission(copy, manifest, limits, use_bwrap=True, secret=None):
         "notes": notes,
         "answers": answers,
         "written": written,
+        "cpu_s": getattr(session, "cpu_s", None),  # as the child reports it: not trusted
     }
 
 
@@ -255,6 +256,7 @@ def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None):
         "answers": result.get("answers", []),
         "written": result.get("written", []),
         "seconds": time.monotonic() - start,
+        "cpu_s": result.get("cpu_s"),
     }
 
 

@@ -503,7 +503,10 @@ class Session:
             ) from None
 
     def output_discarded(self):
+        """Bytes of output the child discarded; sets ``cpu_s``, the CPU time it reports."""
         try:
-            return int(self.request({"op": "output"}, 10).get("discarded", 0))
+            reply = self.request({"op": "output"}, 10)
+            self.cpu_s = float(reply.get("cpu_s", 0.0))
+            return int(reply.get("discarded", 0))
         except (SessionDied, ValueError, TypeError):
             return 0

@@ -225,7 +225,11 @@ class Child:
         return {"result": _encode_or_describe(result), "changed": changed}
 
     def output(self, request):
-        return {"discarded": self.stdout.discarded + self.stderr.discarded}
+        cpu = sum(
+            u.ru_utime + u.ru_stime
+            for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        )
+        return {"discarded": self.stdout.discarded + self.stderr.discarded, "cpu_s": cpu}
 
 
 def serve(child, requests, replies):
