@@ -219,6 +219,7 @@ def run_submission(copy, manifest, limits, use_bwrap=True, secret=None):
         "answers": answers,
         "written": written,
         "cpu_s": getattr(session, "cpu_s", None),  # as the child reports it: not trusted
+        "stopped": list(session.setup_failed),
     }
 
 
@@ -242,6 +243,14 @@ def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None):
             feedback.append((name, r.hidden, r.passed, r.points, r.message))
     if "error" in result:
         reasons.insert(0, result["error"])
+    stopped = result.get("stopped", [])
+    if stopped and any("NameError" in r for r in reasons):
+        # A setup cell that ran out of time is the cause, not the NameErrors that follow.
+        reasons.insert(
+            0,
+            f"{stopped[0]} ran out of time and was stopped, so the names it defines are "
+            "missing: the NameErrors below follow from that (a busy machine, or a slow cell)",
+        )
     reasons += [f"note: {_short(note)}" for note in result.get("notes", [])]
     if not use_bwrap:
         reasons.append(f"note: {NO_SANDBOX_WARNING}")
