@@ -71,6 +71,9 @@ CLASS = {
 }
 
 
+RUN = {}  # what the fixture saw while grading: progress calls, partial gradebooks
+
+
 def _cells(spec):
     return spec.get("only") or [*spec.get("before", []), *HONEST]
 
@@ -84,7 +87,17 @@ def graded(tmp_path_factory):
     notebook(folder / ".ipynb_checkpoints" / "honest-checkpoint.ipynb", HONEST)
     notebook(folder / "upper" / "SHOUTS.IPYNB", HONEST)
     (folder / "notes.txt").write_text("not a notebook")
-    return folder, grade_folder(folder, TOY, TINY, jobs=2)
+    seen, written = [], []
+    rows = grade_folder(
+        folder,
+        TOY,
+        TINY,
+        jobs=2,
+        progress=lambda done, total, name, row: seen.append((done, total, name)),
+        on_row=lambda rows: written.append(list(rows)),
+    )
+    RUN.update(progress=seen, partial=written)
+    return folder, rows
 
 
 @pytest.mark.parametrize("name", sorted(CLASS))
@@ -156,3 +169,12 @@ def test_gradebook_reports_and_hand_marks_survive_a_rerun(graded, tmp_path):
     assert (reports / "moodle.csv").read_text().startswith("Email address,Full name,Grade")
     feedback = (reports / "feedback" / "endless_cell.ipynb.md").read_text()
     assert "ran longer than 3 s" in feedback
+
+
+def test_progress_and_a_partial_gradebook_after_each_submission(graded):
+    _, rows = graded
+    n = len(rows)
+    assert [(d, total) for d, total, _ in RUN["progress"]] == [(k, n) for k in range(1, n + 1)]
+    # After each submission the rows so far (what an interrupted run leaves), in path order.
+    assert [len(r) for r in RUN["partial"]] == list(range(1, n + 1))
+    assert all(r == sorted(r) for r in RUN["partial"]) and RUN["partial"][-1] == list(rows)
