@@ -8,6 +8,7 @@ would, and checks the gradebook row by row.
 
 import hashlib
 import os
+import sys
 import time
 from dataclasses import replace
 
@@ -45,6 +46,10 @@ for target in ["/opt/lstm-grading/lstm_lessons/x.py", "/usr/x", "/tmp/x", "x.txt
     except OSError:
         writes[target] = False
 uid = os.getuid()
+# Read-only mounts, whatever the permissions of the user would allow.
+import sys
+readonly = {p: bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+            for p in ["/opt/lstm-grading/lstm_lessons", "/usr", sys.prefix, "/scratch"]}
 listing = []
 for folder, dirs, files in os.walk("/"):
     if folder.startswith(("/proc", "/sys", "/dev", "/usr", "/opt", "/etc", "/tmp", "/scratch")):
@@ -114,6 +119,12 @@ def test_the_sandbox_hides_the_grader_and_the_machine(tmp_path):
             "x.txt": True,  # its scratch folder
         }
         assert ns["uid"] != 0
+        assert ns["readonly"] == {
+            "/opt/lstm-grading/lstm_lessons": True,
+            "/usr": True,
+            sys.prefix: True,
+            "/scratch": False,
+        }
         assert 0 < ns["forks"] < TINY.processes  # RLIMIT_NPROC stopped the forks
     finally:
         session.close()
