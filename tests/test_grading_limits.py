@@ -56,6 +56,8 @@ CLASS = {
                     ["ended the grading process (ended (exit code 3))"]),  # fmt: skip
     "raises.ipynb": ({"only": ["def double(x):\n    raise ValueError('not ready')\n",
                                *HONEST[1:]]}, (0, 1, 2), ["ValueError: not ready"]),  # fmt: skip
+    "long_message.ipynb": ({"only": ["def double(x):\n    raise ValueError('why ' * 2000)\n",
+                                     *HONEST[1:]]}, (0, 1, 2), ["... (shortened)"]),  # fmt: skip
     "half_right.ipynb": ({"only": [*HONEST[:2], "def half(x):\n    return x // 2\n"]},
                          (1, 1, 0), ["half(9)"]),  # fmt: skip
     "hog.ipynb": (
