@@ -180,3 +180,10 @@ def test_progress_and_a_partial_gradebook_after_each_submission(graded):
     # After each submission the rows so far (what an interrupted run leaves), in path order.
     assert [len(r) for r in RUN["partial"]] == list(range(1, n + 1))
     assert all(r == sorted(r) for r in RUN["partial"]) and RUN["partial"][-1] == list(rows)
+
+
+def test_without_a_sandbox_every_row_says_so(tmp_path):
+    notebook(tmp_path / "a.ipynb", HONEST)
+    rows = grade_folder(tmp_path, TOY, TINY, use_bwrap=False)
+    assert rows["a.ipynb"]["total"] == 4
+    assert any("WARNING: graded without a sandbox" in r for r in rows["a.ipynb"]["reasons"])

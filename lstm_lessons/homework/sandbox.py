@@ -327,6 +327,8 @@ class Session:
                 self.uid = _uids_free.pop(0) if _uids_free else _UID_BASE + 15
         if root:
             limits.update(uid=self.uid, gid=self.uid)
+        if not root:  # RLIMIT_NPROC would count every process of the grader's own user
+            limits["processes"] = 0
         for p in self.scratch.iterdir():
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
