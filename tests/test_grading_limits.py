@@ -88,6 +88,8 @@ def graded(tmp_path_factory):
         notebook(folder / name, _cells(spec), markdown=[f"My answer, by {name}."])
     notebook(folder / ".ipynb_checkpoints" / "honest-checkpoint.ipynb", HONEST)
     notebook(folder / "upper" / "SHOUTS.IPYNB", HONEST)
+    (folder / "copy").mkdir()
+    (folder / "copy" / "honest.ipynb").write_bytes((folder / "honest.ipynb").read_bytes())
     (folder / "notes.txt").write_text("not a notebook")
     seen, written = [], []
     rows = grade_folder(
@@ -131,7 +133,7 @@ def test_checkpoints_are_skipped_and_odd_suffixes_graded_and_noted(graded):
     assert any("suffix is '.IPYNB'" in r for r in rows["upper/SHOUTS.IPYNB"]["reasons"])
     found, notes = find_submissions(folder)
     assert "notes.txt: not a notebook (.ipynb); not graded" in notes
-    assert len(found) == len(CLASS) + 1
+    assert len(found) == len(CLASS) + 2
 
 
 def test_duplicates_are_flagged(graded):
@@ -140,6 +142,7 @@ def test_duplicates_are_flagged(graded):
     assert any("near-duplicate" in r and "upper/SHOUTS.IPYNB" in r
                for r in rows["honest.ipynb"]["reasons"])  # fmt: skip
     assert not any("duplicate" in r for r in rows["raises.ipynb"]["reasons"])
+    assert "note: duplicate: the same file as copy/honest.ipynb" in rows["honest.ipynb"]["reasons"]
 
 
 def test_gradebook_reports_and_hand_marks_survive_a_rerun(graded, tmp_path):
