@@ -1,11 +1,12 @@
-"""Grading: solutions score full marks, blank notebooks zero, and bad submissions are contained.
+"""Grading: solutions score full marks, blank notebooks zero, honest mistakes are diagnosed.
 
-The mixed class below holds one submission for each way a notebook can go wrong (an
-exception, an endless loop, one that ignores the time limit, megabytes of output, a huge
-allocation, NaN, a wrong shape, deleted files and a process left running, an early exit).
-Each is built from the student notebook by putting answers into its answer cells, and the
-test checks every row of the gradebook: points, status, and that each reason names what
-went wrong.
+These tests use generous limits, so that they hold on a busy machine: they prove what the
+grader scores, not its limits (tests/test_grading_limits.py proves those on tiny notebooks,
+tests/test_grading_attacks.py replays attacks). The class of chapter 1 below holds one
+submission for each honest mistake (an exception, NaN, a wrong shape, an argument changed in
+place, a template left as it was); each is built from the student notebook by putting answers
+into its answer cells, and the test checks every row of the gradebook: points, status, and
+that each reason names what went wrong.
 """
 
 import csv
@@ -24,10 +25,6 @@ from lstm_lessons.homework.runner import load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = sorted(p.stem for p in (ROOT / "solutions").glob("*.ipynb"))
-# Short limits keep the test quick; the notebooks themselves need about 3 s each.
-FAST = Limits(
-    timeout_s=15, cell_timeout_s=2, test_timeout_s=2, memory_mb=2048, file_mb=8, output_kb=64
-)
 # Solutions must score full marks on a busy machine too: limits with room to spare.
 GENEROUS = Limits(
     timeout_s=600, cell_timeout_s=120, test_timeout_s=120, memory_mb=4096, file_mb=8, output_kb=64
@@ -112,7 +109,6 @@ def state_distance(x, x_prime, h0, params):
 
 d = state_distance(x, x_prime, h0, params)
 """
-LEFTOVER = "317.25"  # how long a process that a submission starts and leaves behind sleeps
 # Each entry: the answers, then the expected points of q1, q2, q3, the status, and words that
 # the reasons must contain (each reason must contain one of them).
 CLASS = {
@@ -136,50 +132,26 @@ CLASS = {
     ),  # fmt: skip
     "raises.ipynb": (
         {
-            "sigmoid": "def sigmoid(x):\n    raise ValueError('not ready')\n",
+            # The exception's type crosses the sandbox: the template hint needs it.
+            "sigmoid": "def sigmoid(x):\n    raise NotImplementedError('not ready')\n",
             "rnn_step": "def rnn_step(x, h_prev, W_x, W_h, b):\n"
             "    return np.tanh(x @ W_x + h_prev @ W_h + b)\n\n"
             "raise RuntimeError('a slip after the definition')\n",
         },
         (0, 2, 3),
         "graded",
-        ["sigmoid raised ValueError: not ready", "raised RuntimeError: a slip after"],
-    ),
-    "endless_loop.ipynb": (
-        {
-            "state_distance": "def state_distance(x, x_prime, h0, params):\n"
-            "    while True:\n        pass\n\n\nd = state_distance(x, x_prime, h0, params)\n"
-        },
-        (2, 2, 0),
-        "graded",
-        ["ran longer than 2 s and was stopped", "shrink is not computed yet", "raised NameError"],
-    ),
-    "ignores_time_limit.ipynb": (
-        {
-            "extra": [
-                "import time\nwhile True:\n    try:\n        time.sleep(1)\n"
-                "    except BaseException:\n        pass\n"
-            ]
-        },
-        (0, 0, 0),
-        "timed out",
-        ["stopped after 15 s"],
-    ),
-    "resource_hog.ipynb": (
-        {
-            "extra": [
-                "for i in range(100_000):\n    print('spam ' * 200)\n",
-                "import os\nfor _ in range(16):\n    os.write(1, b'x' * (1 << 20))\n",
-                "big = np.ones(400_000_000)  # 3.2 GB, over the limit of 2 GB\n",
-            ]
-        },
-        (2, 2, 3),
-        "graded",
         [
-            "MB more than the 64 KB of output kept",
-            "raised OSError: [Errno 27] File too large",
-            "raised MemoryError",
+            "sigmoid raised NotImplementedError: not ready",
+            "Hint: the function is still the template",
+            "raised RuntimeError: a slip after",
         ],
+    ),
+    # NumPy's overflow warning in the sandbox fails the check, as it does in a notebook.
+    "overflows.ipynb": (
+        {"sigmoid": "def sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n"},
+        (0, 2, 3),
+        "graded",
+        ["Your sigmoid made NumPy warn (RuntimeWarning: overflow encountered in exp)"],
     ),
     "nan.ipynb": (
         {
@@ -204,27 +176,7 @@ CLASS = {
             "shrink should be one number, but it has shape (8,)",
         ],
     ),  # fmt: skip
-    "leaves_a_mess.ipynb": (
-        {
-            "extra": [
-                "import os, shutil\nfor name in os.listdir('.'):\n    os.remove(name)\n"
-                "shutil.rmtree(os.getcwd())\n",
-                f"import subprocess\nsubprocess.Popen(['sleep', '{LEFTOVER}'])\n",
-            ]
-        },
-        (2, 2, 3),
-        "graded",
-        [],
-    ),
-    "exits.ipynb": ({"extra": ["import os\nos._exit(3)\n"]}, (0, 0, 0), "crashed", ["exit code 3"]),
 }
-
-
-def _cmdline(path):
-    try:
-        return path.read_bytes().decode().split("\0")[:-1]
-    except OSError:  # the process ended meanwhile
-        return []
 
 
 def test_a_mixed_class_gives_the_right_gradebook(tmp_path):
@@ -235,7 +187,7 @@ def test_a_mixed_class_gives_the_right_gradebook(tmp_path):
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
     manifest = load_manifest(ROOT / "solutions" / f"{CH01}.ipynb")
 
-    rows = grade_folder(folder, manifest, FAST, jobs=2)
+    rows = grade_folder(folder, manifest, GENEROUS, jobs=2)
 
     assert list(rows) == sorted(CLASS)
     for name, (_, points, status, words) in CLASS.items():
@@ -247,15 +199,14 @@ def test_a_mixed_class_gives_the_right_gradebook(tmp_path):
         for word in words:
             assert any(word in r for r in row["reasons"]), f"{name}: {word!r} not in {row}"
         for reason in row["reasons"]:
+            if "duplicate: " in reason:  # built from one solution, they are near-duplicates
+                continue
             assert any(w in reason for w in words), f"{name}: unexpected reason {reason!r}"
             assert "Traceback" not in reason and 'File "' not in reason
     lost = sum(1 for r in rows["partial.ipynb"]["reasons"] if not r.startswith("note"))
     assert lost == 5  # q1, q2 hidden, q3 three tests
-    # Nothing a submission did reached the folder of submissions, or outlived its grading.
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()} == before
-    assert not [
-        p for p in Path("/proc").glob("[0-9]*/cmdline") if _cmdline(p) == ["sleep", LEFTOVER]
-    ]
+    assert {n: r["sha256"] for n, r in rows.items()} == before
 
     out = tmp_path / "gradebook.csv"
     write_gradebook(rows, manifest, out)
@@ -275,14 +226,16 @@ def test_the_command_line_writes_a_gradebook(tmp_path, capsys):
     folder.mkdir()
     (folder / "alice").mkdir()
     submission(folder / "alice" / f"{CH01}.ipynb")
+    digest = hashlib.sha256((folder / "alice" / f"{CH01}.ipynb").read_bytes()).hexdigest()
     out = tmp_path / "gradebook.csv"
     args = [str(folder), "--assignment", CH01, "--solutions", str(ROOT / "solutions")]
-    assert main([*args, "--out", str(out), "--timeout", "60"]) == 0
+    assert main([*args, "--out", str(out), "--timeout", "600"]) == 0
     assert "alice/ch01_simple_rnn.ipynb: 7/7 (graded)" in capsys.readouterr().out
     with open(out, newline="", encoding="utf-8") as f:
         assert list(csv.reader(f)) == [
-            ["submission", "q1", "q2", "q3", "q4", "total", "possible", "status", "reasons"],
-            [f"alice/{CH01}.ipynb", "2", "2", "3", "", "7", "7", "graded", ""],
+            ["submission", "sha256", "q1", "q2", "q3", "q4", "total", "possible", "status",
+             "reasons"],
+            [f"alice/{CH01}.ipynb", digest, "2", "2", "3", "", "7", "7", "graded", ""],
         ]
 
 

@@ -215,7 +215,7 @@ def ema_closed_form(x, a):
     T = len(x)
     t = np.arange(1, T + 1)
     weights = (1 - a) * a ** (t[:, None] - t[None, :]) * (t[:, None] >= t[None, :])
-    return weights @ x
+    return (weights @ x).astype(x.dtype)  # the task asks for the dtype of x
 
 
 def ema_swapped(x, a):
@@ -827,9 +827,8 @@ CORRECT = {
     "check_forget_gate": [forget_gate, forget_gate_loops, forget_gate_float32_inside],
     "check_cell_update": [cell_update, cell_update_other_order],
     "check_ema": [ema_loop, ema_closed_form],
-    "check_rnn_step": [rnn_step_package, rnn_step_einsum],
+    "check_rnn_step": [rnn_step_einsum],
     "check_lstm_step": [
-        lstm_step_package,
         lstm_step_four_matmuls,
         lstm_step_loops,
         lstm_step_float32_inside,
@@ -842,6 +841,10 @@ CORRECT = {
     "check_gradient": [sigmoid_grad, sigmoid_grad_loop],
     "check_state_distance": [state_distance_loop, state_distance_package],
 }
+
+# Right answers that call the package's function the check compares with, which the task
+# forbids: the check refuses them (tests/test_grading_checks.py).
+FORBIDDEN = {"check_rnn_step": rnn_step_package, "check_lstm_step": lstm_step_package}
 
 WRONG = {
     "check_sigmoid": [

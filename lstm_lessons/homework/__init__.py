@@ -4,7 +4,9 @@
     sets       checks specific to one exercise set
     runner     manifests, and running one test against a notebook's variables
     notebook   Grader: ``grader.check("q1")`` inside an exercise notebook
-    grading    grading a folder of submissions into a gradebook
-    worker     the child process that runs one submission
+    grading    grading a folder of submissions into a gradebook (the trusted side)
+    sandbox    starting, asking and killing a sandboxed submission (bubblewrap)
+    protocol   the plain-data messages between the grader and a sandbox
+    worker     the child process that runs one submission, inside the sandbox
     manifests  the public tests of each set (JSON, shipped with the package)
 """

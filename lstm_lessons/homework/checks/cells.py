@@ -14,7 +14,7 @@ import numpy as np
 from ...cells.activations import sigmoid as _sigmoid
 from ...cells.gru import gru_step_forward
 from ...cells.rnn import rnn_step_forward
-from .calling import call, display_name
+from .calling import call, display_name, refuse_package_call
 from .cases import CASES, cell_from_a, lstm_inputs, step
 from .report import verdict
 
@@ -73,6 +73,7 @@ def check_rnn_step(rnn_step, cases=CASES):
     ``rnn_step_forward``. ``cases`` lists the (N, D, H, seed) to try.
     """
     name = display_name(rnn_step, "rnn_step")
+    refuse_package_call(rnn_step, ("rnn_step_forward",), name)
     for N, D, H, seed in cases:
         args = lstm_inputs(N, D, H, seed, G=1)
         del args["c_prev"]
@@ -156,6 +157,7 @@ def check_lstm_step(lstm_step, cases=CASES):
     package's ``lstm_step_forward``. ``cases`` lists the (N, D, H, seed) to try.
     """
     name = display_name(lstm_step, "lstm_step")
+    refuse_package_call(lstm_step, ("lstm_step_forward", "lstm_forward"), name)
     for N, D, H, seed in cases:
         args = lstm_inputs(N, D, H, seed)
         h, c, _ = step(args)

@@ -88,5 +88,5 @@ def check_shrink(shrink, d):
         fail(f"The distance shrinks, so shrink should be between 0 and 1, got {value}.")
     expected = (d[20] / d[0]) ** (1 / 20)
     if not np.isclose(value, expected, rtol=1e-6):
-        fail(f"shrink should be (d[20] / d[0]) ** (1 / 20) = {expected:.4g}, got {value:.4g}.")
+        fail(f"shrink = {value:.4g} is not (d[20] / d[0]) ** (1 / 20) for your d.")
     return f"shrink = {value:.3f}: the difference shrinks by that factor at every step."

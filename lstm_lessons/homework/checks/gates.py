@@ -218,7 +218,7 @@ def cell_update_mistakes(f, i, g, c_prev):
     }
 
 
-def check_ema(ema, cases=((8, 0.7, 0, np.float64), (5, 0.25, 1, np.float64))):
+def check_ema(ema, cases=((8, 0.7, 0, np.float64), (5, 0.25, 1, np.float32))):
     """Check the student's ``ema(x, a) -> c``: x (T,), 0 < a < 1, c (T,).
 
     c_t = a * c_{t-1} + (1 - a) * x_t for t = 1..T, from c_0 = 0; the result holds

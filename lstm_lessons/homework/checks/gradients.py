@@ -12,7 +12,7 @@ import numpy as np
 
 from ...cells.gradcheck import numerical_gradient, relative_error
 from ...cells.lstm import lstm_step_backward
-from .calling import CheckFailed, call, describe, display_name, fail
+from .calling import CheckFailed, call, describe, display_name, fail, refuse_package_call
 from .cases import CASES, cell_from_a
 from .report import diagnose, largest_error, structure, verdict
 
@@ -141,6 +141,7 @@ def check_lstm_step_backward(lstm_cell_backward, cases=BACKWARD_CASES):
     the gates, and float32 inputs must give float32 gradients.
     """
     name = display_name(lstm_cell_backward, "lstm_cell_backward")
+    refuse_package_call(lstm_cell_backward, ("lstm_step_backward",), name)
     for N, H, scale, seed, dtype in cases:
         rng = np.random.default_rng(seed)
         a = scale * rng.standard_normal((N, 4 * H))

@@ -104,20 +104,28 @@ def structure(got, expected, name, letters=None, blocks=None):
     return None
 
 
-def largest_error(got, expected, name, letters=None, blocks=None):
-    """'the largest error is at c[1, 2] (n=1, h=2), expected 0.5, got 0.2' for equal shapes."""
+def largest_error(got, expected, name, letters=None, blocks=None, reveal=True):
+    """'the largest error is at c[1, 2] (n=1, h=2), expected 0.5, got 0.2' for equal shapes.
+
+    Without ``reveal`` the expected value is left out: for a task whose answer is the value
+    itself, printing it would give the answer away.
+    """
     err = np.abs(got - expected)
     if got.size == 1:
+        if not reveal:
+            return f"got {_fmt(got.flat[0])}, which is not the value asked for"
         return f"expected {_fmt(expected.flat[0])}, got {_fmt(got.flat[0])}"
     index = tuple(int(k) for k in np.unravel_index(np.argmax(err), err.shape))
+    where = f"{_index_text(name, index)}{_where(index, got.shape, letters, blocks)}"
+    if not reveal:
+        return f"the largest error is at {where}, where you have {_fmt(got[index])}"
     return (
-        f"the largest error is at {_index_text(name, index)}"
-        f"{_where(index, got.shape, letters, blocks)}, expected {_fmt(expected[index])}, "
+        f"the largest error is at {where}, expected {_fmt(expected[index])}, "
         f"got {_fmt(got[index])}"
     )
 
 
-def compare(got, expected, name, letters=None, blocks=None):
+def compare(got, expected, name, letters=None, blocks=None, reveal=True):
     """None when ``got`` matches ``expected``; otherwise one sentence on what differs and where."""
     problem = structure(got, expected, name, letters, blocks)
     if problem:
@@ -128,7 +136,7 @@ def compare(got, expected, name, letters=None, blocks=None):
     if not bad.any():
         return None
     n_bad = int(bad.sum())
-    text = f"{name} has wrong values: {largest_error(got, expected, name, letters, blocks)}"
+    text = f"{name} has wrong values: {largest_error(got, expected, name, letters, blocks, reveal)}"
     if got.size > 1:
         text += f"; {n_bad} of {got.size} {'entry is' if n_bad == 1 else 'entries are'} off"
     return text + "."
@@ -187,22 +195,36 @@ def unpack(got, names, name, want=None):
     fail(f"Your {name} returned {describe(got)}; expected {want}: {ret}.")
 
 
-def verdict(name, got, expected, outputs, *, letters=None, blocks=None, candidates=(), recipe=""):
+def verdict(
+    name,
+    got,
+    expected,
+    outputs,
+    *,
+    letters=None,
+    blocks=None,
+    candidates=(),
+    recipe="",
+    reveal=True,
+):
     """Return if ``got`` matches ``expected``; otherwise raise CheckFailed with a diagnosis.
 
     ``outputs`` names the result: one name (``expected`` is an array) or a tuple
     of names (``expected`` is a tuple of arrays and ``got`` must be a sequence
     of as many). ``candidates`` maps a diagnosis to the output that mistake
     produces (see :func:`diagnose`), or is a function returning that dict, called
-    only on a mismatch; ``recipe`` restates the equations for when
-    no known mistake matches.
+    only on a mismatch. ``recipe`` (the reference's equations) is never shown: pasted
+    into a notebook it would be the answer; when no known mistake matches, the message
+    points to the equations of the task instead. Without ``reveal`` no expected value is
+    shown either (for a task whose answer is a value).
     """
     single = isinstance(outputs, str)
     names = (outputs,) if single else tuple(outputs)
     expected = (expected,) if single else tuple(expected)
     gots = (got,) if single else unpack(got, names, name)
     problems = {
-        n: compare(g, e, n, letters, blocks) for n, g, e in zip(names, gots, expected, strict=True)
+        n: compare(g, e, n, letters, blocks, reveal)
+        for n, g, e in zip(names, gots, expected, strict=True)
     }
     wrong = [n for n in names if problems[n]]
     if not wrong:
@@ -233,7 +255,8 @@ def verdict(name, got, expected, outputs, *, letters=None, blocks=None, candidat
             lines += [f"- {n}: {msg}" for n, msg in per_output]
         elif recipe and not all(structural[n] for n in wrong):
             lines.append(
-                "No common mistake gives exactly your result. The reference computes " + recipe
+                "No common mistake gives exactly your result: check each wrong output, at the "
+                "entry named above, against the equations of the task."
             )
     raise CheckFailed("\n".join(lines))
 

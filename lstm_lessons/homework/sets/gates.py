@@ -158,10 +158,13 @@ def check_bias_table(table, x, H, seed):
             continue
         if np.allclose(got[b], expected[b][::-1], rtol=1e-6, atol=1e-9):
             fail(f"table[{b:g}] is (kept, f_mean); the order is (f_mean, kept).")
+        wrong = [k for k, (g, e) in enumerate(zip(got[b], expected[b], strict=True))
+                 if not np.isclose(g, e, rtol=1e-6, atol=1e-9)]  # fmt: skip
         fail(
-            f"table[{b:g}] should be (f_mean, kept) = ({expected[b][0]:.4g}, "
-            f"{expected[b][1]:.4g}) for params = ll.init_lstm_params(D, H, seed=seed, "
-            f"forget_bias={b:g}) and the x above, got ({got[b][0]:.4g}, {got[b][1]:.4g})."
+            f"table[{b:g}] = ({got[b][0]:.4g}, {got[b][1]:.4g}): "
+            f"{' and '.join(('f_mean', 'kept')[k] for k in wrong)} "
+            f"{'is' if len(wrong) == 1 else 'are'} not right for params = "
+            f"ll.init_lstm_params(D, H, seed=seed, forget_bias={b:g}) and the x above."
         )
     k0, k2 = got[0.0][1], got[2.0][1]
     return (
@@ -339,6 +342,12 @@ def check_gap(gap):
     if gap is None or gap is Ellipsis:
         fail("gap is not computed yet: replace the ... with your code.")
     value = _number(gap, "gap", "", subject="gap is")
+    if value == 0:
+        fail(
+            "gap is exactly 0. Two float64 computations of the cell, NumPy's and torch's, "
+            "differ by rounding (about 1e-16): compute gap with compare_with_torch(lstm_step, "
+            "...) rather than typing a number."
+        )
     if value > GAP_LIMIT:
         fail(
             f"gap = {value:.3g}: your lstm_step and torch.nn.LSTM disagree by more than "

@@ -182,7 +182,7 @@ def check_leak_choice(a_choice, leaks=LEAKS, budget=LAG_BUDGET, frac=FRAC):
     if not match:
         fail(f"a_choice = {value:g} is not one of the leaks of the table, {list(leaks)}.")
     a = match[0]
-    head = f"a_choice = {a:g} has lag {lags[a]} steps; expected {expected:g}."
+    head = f"a_choice = {a:g} has lag {lags[a]} steps; it is not the best choice."
     if lags[a] > budget:
         cause = (
             f"its lag is over the budget of {budget} steps: it is smoother, but too slow. "
@@ -321,7 +321,7 @@ def check_gate_slope(slope, params, x, h_prev, c_prev, dh, n=0, unit=2):
             f"slope = {value:.4f} = dh * (1 - tanh(c_t)**2): the gradient into the memory is "
             "proportional to o_t."
         )
-    head = f"slope = {value:.6g}; expected {expected:.6g} for sequence {n}, unit {unit}."
+    head = f"slope = {value:.6g} is not the slope of dc against o for sequence {n}, unit {unit}."
     causes = [
         (1 / expected, "this is o against dc; the slope is dc divided by o (dc on the y axis)."),
         (

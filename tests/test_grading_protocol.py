@@ -1,0 +1,71 @@
+"""The messages between grader and sandbox: plain data both ways, hostile input refused."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lstm_lessons.homework.protocol import (
+    MAX_DEPTH,
+    Other,
+    ProtocolError,
+    decode,
+    dumps,
+    encode,
+    loads,
+)
+from lstm_lessons.homework.sets.gates import check_gap
+
+
+def _roundtrip(value, functions=False):
+    return decode(loads(dumps({"v": encode(value)}))["v"], functions=functions)
+
+
+def test_values_keep_their_type_shape_and_dtype():
+    value = {
+        "W": np.arange(6, dtype=np.float32).reshape(2, 3),
+        0.5: (np.float32(1.5), np.int64(3), [1, 2.5, None, True, "s"]),
+        "nan": float("nan"),
+        "t": ...,
+    }
+    back = _roundtrip(value)
+    assert back["W"].dtype == np.float32 and back["W"].shape == (2, 3)
+    assert np.array_equal(back["W"], value["W"])
+    assert back[0.5][0].dtype == np.float32 and isinstance(back[0.5], tuple)
+    assert back[0.5][2] == [1, 2.5, None, True, "s"]
+    assert np.isnan(back["nan"]) and back["t"] is Ellipsis
+    # A function of the package goes by name from the grader to the child, never back.
+    assert _roundtrip(check_gap, functions=True) is check_gap
+    with pytest.raises(ProtocolError):
+        _roundtrip(check_gap)
+    other = _roundtrip(object())
+    assert isinstance(other, Other) and other.grading_type == "object"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"$nd": "|O", "shape": [1], "b64": "AAAAAAAAAAA="},  # object arrays: anything
+        {"$nd": "<f8", "shape": [2], "b64": "AAAA"},  # bytes that do not fit the shape
+        {"$nd": "<f8", "shape": [1 << 40], "b64": ""},  # far too large
+        {"$fn": "os:system"},  # only functions of lstm_lessons
+        {"$fn": "lstm_lessons.homework.grading:__import__"},
+        {"$unknown": 1},
+        {"$dict": [[[1], 2]]},  # a list cannot be a key
+    ],
+)
+def test_hostile_messages_are_refused(data):
+    with pytest.raises(ProtocolError):
+        decode(data, functions=True)
+
+
+def test_deep_nesting_and_non_objects_are_refused():
+    deep = []
+    for _ in range(MAX_DEPTH + 5):
+        deep = [deep]
+    with pytest.raises(ProtocolError):
+        decode(json.loads(json.dumps(deep)))
+    with pytest.raises(ProtocolError):
+        loads(b"[1, 2]")
+    with pytest.raises(ProtocolError):
+        loads(b"{not json")
