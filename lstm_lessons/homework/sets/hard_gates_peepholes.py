@@ -75,9 +75,9 @@ def _hs_grad_mistakes(y):
     inside = (y > 0) & (y < 1)
     return {
         "your derivative is 0.2 where y is exactly 0 or 1 too; there the function is flat, "
-        "so the derivative is 0.": np.full_like(y, SLOPE),
-        "your derivative is 0.2 where y is exactly 0 or 1; there the function is flat, so the "
-        "derivative is 0 (use strict inequalities).": np.where((y >= 0) & (y <= 1), SLOPE, 0.0),
+        "so the derivative is 0 (compare with strict inequalities, 0 < y < 1).": np.full_like(
+            y, SLOPE
+        ),
         "you used the sigmoid's derivative y (1 - y); the hard sigmoid's is a constant "
         "on its ramp.": y * (1 - y),
         "you returned 1 on the ramp; the derivative there is the ramp's slope.": inside * 1.0,
