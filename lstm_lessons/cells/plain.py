@@ -62,3 +62,49 @@ def lstm_step_backward(dh, dc, cache):
     dW_h = h_prev.T @ da
     db = da.sum(axis=0)
     return dx, dh_prev, dc_prev, dW_x, dW_h, db
+
+
+def peephole_step_forward(x, h_prev, c_prev, W_x, W_h, b, p_i, p_f, p_o):
+    """The standard step, except that the gates read the cell state (p_i, p_f, p_o (H,)).
+
+    i and f look at the old state c_prev; o at the new state c, so it is computed after c.
+    """
+    a = x @ W_x + h_prev @ W_h + b  # (N, 4H)
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)  # (N, H) each
+    i = sigmoid(a_i + p_i * c_prev)  # peephole: i reads c_{t-1}
+    f = sigmoid(a_f + p_f * c_prev)  # peephole: f reads c_{t-1}
+    g = np.tanh(a_g)
+    c = f * c_prev + i * g
+    o = sigmoid(a_o + p_o * c)  # peephole: o reads c_t
+    h = o * np.tanh(c)
+    cache = (x, h_prev, c_prev, W_x, W_h, p_i, p_f, p_o, i, f, g, o, c)
+    return h, c, cache
+
+
+def peephole_step_backward(dh, dc, cache):
+    """The standard backward step, plus the three peephole paths into c and c_prev.
+
+    Returns dx, dh_prev, dc_prev, dW_x, dW_h, db, dp_i, dp_f, dp_o.
+    """
+    x, h_prev, c_prev, W_x, W_h, p_i, p_f, p_o, i, f, g, o, c = cache
+    tc = np.tanh(c)
+    do = dh * tc  # h = o * tanh(c)
+    da_o = do * o * (1 - o)
+    dc = dc + dh * o * (1 - tc**2) + da_o * p_o  # peephole: o read c
+    df = dc * c_prev  # c = f * c_prev + i * g
+    di = dc * g
+    dg = dc * i
+    da_i = di * i * (1 - i)
+    da_f = df * f * (1 - f)
+    da_g = dg * (1 - g**2)
+    dc_prev = dc * f + da_i * p_i + da_f * p_f  # peephole: i and f read c_prev
+    dp_i = (da_i * c_prev).sum(axis=0)
+    dp_f = (da_f * c_prev).sum(axis=0)
+    dp_o = (da_o * c).sum(axis=0)
+    da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)  # (N, 4H)
+    dx = da @ W_x.T  # a = x W_x + h_prev W_h + b
+    dh_prev = da @ W_h.T
+    dW_x = x.T @ da
+    dW_h = h_prev.T @ da
+    db = da.sum(axis=0)
+    return dx, dh_prev, dc_prev, dW_x, dW_h, db, dp_i, dp_f, dp_o
