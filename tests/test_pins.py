@@ -225,22 +225,6 @@ def test_pin_relative_error_is_the_largest_error_over_the_largest_scale():
     assert relative_error(np.array([1.0, -1.0]), np.array([-1.0, 1.0])) == 1.0
 
 
-# cells.lstm.init_lstm_params: forget_bias shifts the f block and nothing else
-
-
-@pytest.mark.parametrize("variant, block", [("standard", 1), ("nig", 0), ("peephole", 1)])
-def test_pin_forget_bias_shifts_the_f_block_only(variant, block):
-    H = 4
-    base = ll.init_lstm_params(3, H, variant, seed=5)
-    shifted = ll.init_lstm_params(3, H, variant, seed=5, forget_bias=2.0)
-    expected = base["b"].copy()
-    expected[block * H : (block + 1) * H] += 2.0
-    np.testing.assert_array_equal(shifted["b"], expected)
-    for k in base:
-        if k != "b":
-            np.testing.assert_array_equal(shifted[k], base[k])
-
-
 # cells.leaky.residual_noise: the standard deviation after a burn-in of 20 time constants
 
 
