@@ -11,9 +11,16 @@ import lstm_lessons as ll
 import lstm_lessons.homework.checks as checks
 from lstm_lessons.cells.gradcheck import relative_error
 from lstm_lessons.cells.leaky import residual_noise
-from lstm_lessons.experiments import forget_gate, input_gate, leaky_integrator, output_gate
+from lstm_lessons.experiments import (
+    forget_gate,
+    input_gate,
+    leaky_integrator,
+    output_gate,
+    rnn_memory,
+)
 from lstm_lessons.homework.checks import CheckFailed
 from lstm_lessons.training import tasks
+from lstm_lessons.training.model import SequenceModel
 
 # forget_gate.continual_stream: the bound G / (1 - F)
 
@@ -75,6 +82,27 @@ def test_pin_separation_is_the_explained_fraction_of_variance():
     np.testing.assert_allclose(
         input_gate.separation(values, labels, 2), [1 - 0.5 / total], rtol=1e-12
     )
+
+
+def test_pin_gate_summary_of_a_cell_with_constant_gates():
+    """f = i = o = 1/2 and g = x (niaf), unit k reads channel k: c_t = (c_{t-1} + x_t) / 2.
+
+    With K = 2 and delay = 2 (steps: marker, two distractors, query), the marker unit
+    (channel K) holds 1/2 after the marker and 1/8 before the query; the query unit
+    (channel K + 1) holds 0 before the query and 1/2 only after it.
+    """
+    K, delay, N = 2, 2, 6
+    x, y = tasks.delayed_recall(N, delay, K, rng=0, dtype=np.float64)
+    params = leaky_integrator.constant_gate_params(0.5, np.full(K + 2, 0.5), variant="niaf")
+    zeros = np.zeros((N, K + 2))
+    _, _, cache = ll.lstm_forward(x, zeros, zeros, params, "niaf")
+    marker = input_gate.gate_summary(cache, x, y, K)
+    assert marker["c_marker"] == pytest.approx(0.5)
+    assert marker["c_query"] == pytest.approx(0.125)
+    assert marker["i_marker"] == pytest.approx(0.5) and marker["f_delay"] == pytest.approx(0.5)
+    assert marker["f_product"] == pytest.approx(0.25)
+    query = input_gate.gate_summary(cache, x, y, K + 1)
+    assert query["c_marker"] == 0.0 and query["c_query"] == 0.0
 
 
 # output_gate.hold_mask: strictly between KEY and QUERY
@@ -197,22 +225,6 @@ def test_pin_relative_error_is_the_largest_error_over_the_largest_scale():
     assert relative_error(np.array([1.0, -1.0]), np.array([-1.0, 1.0])) == 1.0
 
 
-# cells.lstm.init_lstm_params: forget_bias shifts the f block and nothing else
-
-
-@pytest.mark.parametrize("variant, block", [("standard", 1), ("nig", 0), ("peephole", 1)])
-def test_pin_forget_bias_shifts_the_f_block_only(variant, block):
-    H = 4
-    base = ll.init_lstm_params(3, H, variant, seed=5)
-    shifted = ll.init_lstm_params(3, H, variant, seed=5, forget_bias=2.0)
-    expected = base["b"].copy()
-    expected[block * H : (block + 1) * H] += 2.0
-    np.testing.assert_array_equal(shifted["b"], expected)
-    for k in base:
-        if k != "b":
-            np.testing.assert_array_equal(shifted[k], base[k])
-
-
 # cells.leaky.residual_noise: the standard deviation after a burn-in of 20 time constants
 
 
@@ -272,3 +284,21 @@ def test_pin_check_gradient_tolerance_is_one_in_a_million():
     assert "passed" in checks.check_gradient(close, np.sin, x, dout)
     with pytest.raises(CheckFailed, match="must be below 1e-06"):
         checks.check_gradient(off, np.sin, x, dout)
+
+
+# rnn_memory.symbol_trace: the twin differs in the marked symbol only
+
+
+def test_pin_symbol_trace_compares_with_a_twin_whose_marked_symbol_is_the_next_one():
+    K, delay, n, seed = 3, 4, 16, 7
+    model = SequenceModel(K + 2, 5, K, cell="rnn", seed=0)
+    trace = rnn_memory.symbol_trace(model, delay, n_symbols=K, n=n, seed=seed)
+    x, y = tasks.delayed_recall(n, delay, n_symbols=K, rng=seed, dtype=np.float64)
+    twin = x.copy()
+    twin[0, :, :K] = np.eye(K)[(y + 1) % K]
+    params = model.numpy_params()
+    zeros = np.zeros((n, 5))
+    hs = ll.rnn_forward(x, zeros, params)[0]
+    hs_twin = ll.rnn_forward(twin, zeros, params)[0]
+    expected = np.linalg.norm(hs - hs_twin, axis=2).mean(axis=1)
+    np.testing.assert_allclose(trace["h"], expected, rtol=1e-10)
