@@ -33,6 +33,7 @@ from ..training.applied_tasks import CharVocab, char_batches, load_text
 from ..training.model import SequenceModel
 
 WEIGHTS_FILE = "char_lstm.npz"
+REACH = 0.38  # colour_text uses the colour map from 0.5 - REACH to 0.5 + REACH
 
 
 def char_model(vocab_size, hidden_size=48, seed=0):
@@ -231,19 +232,22 @@ def colour_text(text, values, vmax=None, cmap="RdBu_r"):
 
     The colour map is diverging and colour-blind safe (ColorBrewer RdBu):
     blue for negative, white for 0, red for positive, ``vmax`` (default: the
-    largest absolute value) at full colour. Newlines are kept as line breaks.
+    largest absolute value) at the strongest colour used. Only the inner
+    ``2 * REACH`` of the map is used, so that black text stays readable on the
+    strongest colours. Newlines are kept as line breaks.
     """
     values = np.asarray(values, dtype=float)
     if values.shape != (len(text),):
         raise ValueError(f"values: expected shape ({len(text)},), got {values.shape}")
-    vmax = float(np.max(np.abs(values))) or 1.0 if vmax is None else vmax
-    norm = colors.Normalize(-vmax, vmax)
+    if vmax is None:
+        vmax = float(np.max(np.abs(values))) or 1.0
+    position = 0.5 + REACH * np.clip(values / vmax, -1.0, 1.0)
     cm = colormaps[cmap]
     spans = []
-    for ch, v in zip(text, values, strict=True):
+    for ch, v, p in zip(text, values, position, strict=True):
         shown = "&#x21b5;<br>" if ch == "\n" else ("&nbsp;" if ch == " " else html.escape(ch))
         spans.append(
-            f'<span style="background:{colors.to_hex(cm(norm(v)))}" title="{v:+.2f}">{shown}</span>'
+            f'<span style="background:{colors.to_hex(cm(p))}" title="{v:+.2f}">{shown}</span>'
         )
     return (
         '<div style="font-family:monospace;font-size:13px;line-height:1.6;'
