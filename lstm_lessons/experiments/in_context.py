@@ -59,13 +59,21 @@ def count_formula(kind, input_size, hidden_size):
     return BLOCKS[kind] * (H * D + H * H + 2 * H)
 
 
-def _median_time(fn, repeats):
+def _times(fn, repeats):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return times
+
+
+def _median_time(fn, repeats):
+    return float(np.median(_times(fn, repeats)))
+
+
+def _min_time(fn, repeats):
+    return float(min(_times(fn, repeats)))
 
 
 @torch.no_grad()
@@ -145,7 +153,12 @@ class SelfAttention(nn.Module):
 
 @torch.no_grad()
 def layer_time(kind, T, hidden_size=64, batch_size=1, repeats=5, threads=1, seed=0):
-    """Median wall time in seconds of one forward pass over T steps ("lstm" or "attention")."""
+    """Shortest wall time in seconds of ``repeats`` forward passes over T steps.
+
+    ``kind`` is "lstm" or "attention". The shortest run is the one least
+    disturbed by other work on the machine, so it is the steadiest estimate of
+    the layer's own cost.
+    """
     _check_kind(kind, ("lstm", "attention"))
     check_int("T", T, 1)
     torch.manual_seed(seed)
@@ -155,7 +168,7 @@ def layer_time(kind, T, hidden_size=64, batch_size=1, repeats=5, threads=1, seed
     torch.set_num_threads(threads)
     try:
         layer(x)
-        return _median_time(lambda: layer(x), repeats)
+        return _min_time(lambda: layer(x), repeats)
     finally:
         torch.set_num_threads(before)
 
