@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from lstm_lessons.experiments import char_language as cl
 from lstm_lessons.experiments import motifs as mo
@@ -169,3 +170,12 @@ def test_sampling_is_seeded_and_temperature_matters():
     cold = cl.sample(model, vocab, "1:1 ", 300, 0.2, seed=3)
     hot = cl.sample(model, vocab, "1:1 ", 300, 2.0, seed=3)
     assert len(set(cold)) < len(set(hot))
+
+
+def test_weights_survive_a_save_and_load(tmp_path):
+    model, vocab = cl.load_weights()
+    cl.save_weights(model, vocab, tmp_path / "w.npz")
+    again, vocab_again = cl.load_weights(tmp_path / "w.npz")
+    assert vocab_again.chars == vocab.chars
+    for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
+        assert torch.equal(a, b), k

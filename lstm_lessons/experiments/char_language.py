@@ -21,6 +21,7 @@ brackets. :func:`text_features` names a few such things for this text and
 """
 
 import html
+import os
 from importlib import resources
 
 import numpy as np
@@ -116,24 +117,12 @@ def load_weights(path=None):
     """The model and vocabulary of :func:`save_weights`; default: the weights the book ships."""
     if path is None:
         path = resources.files("lstm_lessons").joinpath("data", WEIGHTS_FILE)
-    with resources.as_file(path) if not isinstance(path, str) else _plain(path) as p:
-        data = np.load(p)
-        vocab = CharVocab("".join(str(c) for c in data["chars"]))
-        H = data["rnn.weight_hh_l0"].shape[1]
-        model = char_model(len(vocab), H)
-        model.load_state_dict({k: torch.as_tensor(data[k]) for k in data.files if k != "chars"})
+    with open(path, "rb") if isinstance(path, (str, os.PathLike)) else path.open("rb") as f:
+        data = dict(np.load(f))
+    vocab = CharVocab("".join(str(c) for c in data.pop("chars")))
+    model = char_model(len(vocab), data["rnn.weight_hh_l0"].shape[1])
+    model.load_state_dict({k: torch.as_tensor(v) for k, v in data.items()})
     return model, vocab
-
-
-class _plain:
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        return self.path
-
-    def __exit__(self, *exc):
-        return False
 
 
 @torch.no_grad()
