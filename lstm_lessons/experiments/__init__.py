@@ -10,6 +10,8 @@
     7  The output gate                      output_gate
     8  Hard-sigmoid gates                   hard_sigmoid
     10 Peepholes and dynamics               peephole_dynamics
+    12 The gates at work                    regimes, motifs, char_language
+    13 The LSTM in context                  in_context
 
 Each module trains and measures with the layers below it (cells, pytorch,
 training) and returns plain results that the chapter plots and the tests pin.
