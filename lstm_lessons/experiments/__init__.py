@@ -8,6 +8,8 @@
     5  The input gate and the candidate     input_gate
     6  The cell as a leaky integrator       leaky_integrator
     7  The output gate                      output_gate
+    9  Coupled gates: CIFG and the GRU      coupled_gates
+    11 Which parts matter? An ablation      ablation
 
 Each module trains and measures with the layers below it (cells, pytorch,
 training) and returns plain results that the chapter plots and the tests pin.
