@@ -94,14 +94,28 @@ def test_c16_coupling_narrows_the_generalisation_gap_on_small_data():
     assert permutation_test(gap["cifg"]["gap"], gap["standard"]["gap"]) < 0.01
 
 
-def test_c16_forget_bias_closes_the_gap_between_cells():
+def test_c16_coupled_cells_learn_recall_more_often_without_a_forget_bias():
+    """C16/C25: with every bias at 0, CIFG and the GRU solve recall (> 95 %) from more seeds
+    than the standard LSTM, and CIFG's mean accuracy is significantly higher."""
+    stored, _ = cg.load_results()
+    acc = {c: stored["recall"]["bias0"][c]["accuracy"] for c in cg.CELLS}
+    solved = {c: int(np.sum(a > 0.95)) for c, a in acc.items()}
+    assert solved["cifg"] > solved["standard"] and solved["gru"] > solved["standard"]
+    assert permutation_test(acc["cifg"], acc["standard"]) < 0.01
+
+
+def test_c16_forget_bias_narrows_the_gap_between_cells():
     """C16/C25 with Jozefowicz et al. (2015): a forget bias of 1 lifts the standard LSTM's
-    recall accuracy; with it, the three cells' mean accuracies lie within 0.15."""
+    recall accuracy, and the gap to the best cell shrinks to less than half."""
     stored, _ = cg.load_results()
     no_bias, bias = stored["recall"]["bias0"], stored["recall"]["bias1"]
     assert bias["standard"]["accuracy"].mean() > no_bias["standard"]["accuracy"].mean() + 0.2
-    means = [bias[c]["accuracy"].mean() for c in cg.CELLS]
-    assert max(means) - min(means) < 0.15
+
+    def gap(runs):
+        means = [runs[c]["accuracy"].mean() for c in cg.CELLS]
+        return max(means) - runs["standard"]["accuracy"].mean()
+
+    assert gap(bias) < 0.5 * gap(no_bias)
 
 
 def test_bad_arguments_say_what_was_expected():

@@ -45,8 +45,8 @@ GREFF_NAMES = {
     "niaf": "NIAF",
     "noaf": "NOAF",
     "cifg": "CIFG",
-    "hard_sigmoid": "(hard sigmoid)",
-    "peephole": "V (vanilla)",
+    "hard_sigmoid": "not in their study",
+    "peephole": "vanilla",
 }
 RESULTS_FILE = Path(__file__).resolve().parent / "data" / "ablation.json"
 
