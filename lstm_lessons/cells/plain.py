@@ -18,6 +18,9 @@ b (4H,), and the four blocks of 4H columns in the order i, f, g, o.
 
 The backward pass runs the same lines from the bottom up; each line's local
 derivative sits beside it, as in CS231n's ``lstm_step_backward``.
+
+A variant that chapter 9 shows is written as the standard step with its one
+line changed: ``cifg_step_forward`` (f = 1 - i).
 """
 
 import numpy as np

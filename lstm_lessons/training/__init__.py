@@ -3,4 +3,5 @@
     tasks   seeded synthetic sequence tasks (adding, delayed recall, key/query, ...)
     model   SequenceModel: a recurrent layer and a linear readout
     loop    train() and evaluate(): Adam or SGD, clipping, a history of the run
+    ensemble  E LSTMs stacked along a model axis, trained at once, each as if alone
 """
