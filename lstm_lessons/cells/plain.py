@@ -18,6 +18,9 @@ b (4H,), and the four blocks of 4H columns in the order i, f, g, o.
 
 The backward pass runs the same lines from the bottom up; each line's local
 derivative sits beside it, as in CS231n's ``lstm_step_backward``.
+
+A variant that chapter 9 shows is written as the standard step with its one
+line changed: ``cifg_step_forward`` (f = 1 - i).
 """
 
 import numpy as np
@@ -108,3 +111,18 @@ def peephole_step_backward(dh, dc, cache):
     dW_h = h_prev.T @ da
     db = da.sum(axis=0)
     return dx, dh_prev, dc_prev, dW_x, dW_h, db, dp_i, dp_f, dp_o
+def cifg_step_forward(x, h_prev, c_prev, W_x, W_h, b):
+    """One step of the CIFG cell: the standard step, except ``f = 1 - i``.
+
+    With no forget-gate block, W_x is (D, 3H), W_h (H, 3H) and b (3H,), the
+    blocks in the order i, g, o.
+    """
+    a = x @ W_x + h_prev @ W_h + b  # (N, 3H)
+    a_i, a_g, a_o = np.split(a, 3, axis=1)  # (N, H) each
+    i = sigmoid(a_i)
+    f = 1 - i  # the one line that differs: the forget gate is coupled to the input gate
+    g = np.tanh(a_g)
+    o = sigmoid(a_o)
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c

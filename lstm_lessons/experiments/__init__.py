@@ -9,7 +9,9 @@
     6  The cell as a leaky integrator       leaky_integrator
     7  The output gate                      output_gate
     8  Hard-sigmoid gates                   hard_sigmoid
+    9  Coupled gates: CIFG and the GRU      coupled_gates
     10 Peepholes and dynamics               peephole_dynamics
+    11 Which parts matter? An ablation      ablation
     12 The gates at work                    regimes, motifs, char_language
     13 The LSTM in context                  in_context
 

@@ -9,7 +9,10 @@ variant a ``state_dict`` therefore loads into ``torch.nn.LSTM(D, H)``
 unchanged. Peephole cells add ``peephole_i_l0``, ``peephole_f_l0`` and
 ``peephole_o_l0`` (H,).
 
-Each ``_cell`` here is line for line the one in :mod:`lstm_lessons.cells.lstm`.
+:func:`lstm_cell` is the one in :mod:`lstm_lessons.cells.lstm`, line for line
+but for shortcuts for speed (see its docstring and :func:`engine_weights`): this
+is an engine, tested against the NumPy cells. Both take any leading axes, so
+:mod:`lstm_lessons.training.ensemble` runs E stacked models through them.
 """
 
 import math
@@ -26,6 +29,79 @@ def hard_sigmoid(x):
 
 
 GATE_FNS = {"sigmoid": torch.sigmoid, "hard_sigmoid": hard_sigmoid}
+
+# Each gate function as (slope, offset, what is left): sigma(a) = rest(slope * a + offset).
+# The engine folds slope and offset into the weights once per sequence, so that a
+# hard-sigmoid gate costs one clamp per step, like a sigmoid gate one sigmoid.
+_AFFINE_GATES = {
+    "sigmoid": (1.0, 0.0, torch.sigmoid),
+    "hard_sigmoid": (HARD_SIGMOID_SLOPE, HARD_SIGMOID_OFFSET, lambda a: torch.clamp(a, 0.0, 1.0)),
+}
+
+
+def engine_weights(v, weight_ih, weight_hh, bias, peep):
+    """The weights the engine runs with, from torch.nn's layout; any leading axes (E,).
+
+    ``weight_ih`` (..., G*H, D), ``weight_hh`` (..., G*H, H), ``bias`` (..., G*H),
+    ``peep`` {"p_i": (..., H), ...} -> ``W_in`` (..., D, G*H), ``b`` (..., G*H),
+    ``W_rec`` (..., K, G*H) and ``p_o`` (..., 1, H) or None. The recurrent product
+    reads ``[h_prev, c_prev]`` (K = 2H) when i or f has a peephole: its lower rows
+    are the diagonal peephole weights, so one matmul adds ``p_i * c_prev`` and
+    ``p_f * c_prev`` (K = H otherwise). The gate blocks come multiplied by the gate
+    function's slope and shifted by its offset (see ``_AFFINE_GATES``).
+    """
+    H = weight_hh.shape[-1]
+    slope, offset, _ = _AFFINE_GATES[v.gate_fn]
+    is_gate = torch.tensor([k != "g" for k in v.gates]).repeat_interleave(H)  # (G*H,)
+    scale = torch.ones(is_gate.shape, dtype=weight_hh.dtype)
+    scale[is_gate] = slope
+    shift = torch.zeros(is_gate.shape, dtype=weight_hh.dtype)
+    shift[is_gate] = offset
+    W_rec = weight_hh.transpose(-1, -2)  # (..., H, G*H)
+    if "p_i" in peep or "p_f" in peep:
+        zeros = W_rec.new_zeros(W_rec.shape)
+        blocks = [
+            torch.diag_embed(peep[f"p_{k}"]) if f"p_{k}" in peep and k in "if" else zeros[..., :H]
+            for k in v.gates
+        ]
+        W_rec = torch.cat([W_rec, torch.cat(blocks, dim=-1)], dim=-2)  # (..., 2H, G*H)
+    p_o = peep.get("p_o")
+    return (
+        weight_ih.transpose(-1, -2) * scale,
+        bias * scale + shift,
+        W_rec * scale,
+        None if p_o is None else (slope * p_o).unsqueeze(-2),
+    )
+
+
+def lstm_cell(a, c_prev, p_o, v):
+    """The cell's equations from the pre-activation on: h, c (..., H); any leading axes.
+
+    ``a`` (..., G*H) already holds the peephole terms of i and f, and its gate
+    blocks come in the gate function's affine form (see :func:`engine_weights`),
+    so that one call of what is left of the gate function, over all blocks at once
+    (wasted on g's block), gives i, f and o. The models are so small that each
+    torch operation costs more in overhead than in arithmetic: fewer of them is
+    what makes this engine fast. Otherwise the lines are those of
+    :mod:`lstm_lessons.cells.lstm`.
+    """
+    H = c_prev.shape[-1]
+    gate_fn = _AFFINE_GATES[v.gate_fn][2]
+    blk = dict(zip(v.gates, a.split(H, dim=-1), strict=True))
+    gates = dict(zip(v.gates, gate_fn(a).split(H, dim=-1), strict=True))
+    i = gates["i"] if v.input_gate else 1.0
+    if v.cifg:
+        f = 1.0 - i
+    else:
+        f = gates["f"] if v.forget_gate else 1.0
+    g = torch.tanh(blk["g"]) if v.input_activation else blk["g"]
+    c = torch.addcmul(f * c_prev, i, g) if v.input_gate else f * c_prev + g
+    if v.peephole and v.output_gate:
+        gates["o"] = gate_fn(torch.addcmul(blk["o"], p_o, c))  # o reads c_t
+    o = gates["o"] if v.output_gate else 1.0
+    tc = torch.tanh(c) if v.output_activation else c
+    h = o * tc
+    return h, c
 
 
 def _check_input(name, x, D, hx, H):
@@ -68,29 +144,9 @@ class LSTM(nn.Module):
         for w in self.parameters():
             nn.init.uniform_(w, -k, k)
 
-    def _cell(self, a, c_prev):
-        v, H = self.variant, self.hidden_size
-        sigma = GATE_FNS[v.gate_fn]
-        blk = dict(zip(v.gates, a.split(H, dim=1), strict=True))
-        a_i, a_f, a_g, a_o = blk.get("i"), blk.get("f"), blk["g"], blk.get("o")
-        if v.peephole and v.input_gate:
-            a_i = torch.addcmul(a_i, self.peephole_i_l0, c_prev)  # a_i + p_i * c_prev
-        if v.peephole and v.has_f_block:
-            a_f = torch.addcmul(a_f, self.peephole_f_l0, c_prev)
-
-        i = sigma(a_i) if v.input_gate else 1.0
-        if v.cifg:
-            f = 1.0 - i
-        else:
-            f = sigma(a_f) if v.forget_gate else 1.0
-        g = torch.tanh(a_g) if v.input_activation else a_g
-        c = f * c_prev + i * g
-        if v.peephole and v.output_gate:
-            a_o = torch.addcmul(a_o, self.peephole_o_l0, c)  # o reads c_t
-        o = sigma(a_o) if v.output_gate else 1.0
-        tc = torch.tanh(c) if v.output_activation else c
-        h = o * tc
-        return h, c
+    def peepholes(self):
+        """The peephole weights by their NumPy names, ``{"p_i": (H,), ...}``."""
+        return {p: getattr(self, "peephole_" + p[2:] + "_l0") for p in self.variant.peepholes}
 
     def forward(self, x, hx=None):
         _check_input("LSTM", x, self.input_size, hx, self.hidden_size)
@@ -100,13 +156,18 @@ class LSTM(nn.Module):
             h, c = zeros, zeros
         else:
             h, c = hx[0][0], hx[1][0]
+        W_in, b, W_rec, p_o = engine_weights(
+            self.variant, self.weight_ih_l0, self.weight_hh_l0,
+            self.bias_ih_l0 + self.bias_hh_l0, self.peepholes(),
+        )
+        reads_c = W_rec.shape[0] > self.hidden_size
         # All steps' input projections in one matmul, as in the NumPy cell.
-        ax = x @ self.weight_ih_l0.T + (self.bias_ih_l0 + self.bias_hh_l0)  # (T, N, G*H)
-        W_hh_T = self.weight_hh_l0.T
+        ax = x @ W_in + b  # (T, N, G*H)
         outputs = []
         # unbind, not ax[t]: each ax[t] would cost a zero-filled (T, N, G*H) gradient in backward.
         for ax_t in ax.unbind(0):
-            h, c = self._cell(torch.addmm(ax_t, h, W_hh_T), c)
+            hc = torch.cat([h, c], dim=1) if reads_c else h  # (N, K)
+            h, c = lstm_cell(torch.addmm(ax_t, hc, W_rec), c, p_o, self.variant)
             outputs.append(h)
         return torch.stack(outputs), (h.unsqueeze(0), c.unsqueeze(0))
 

@@ -4,4 +4,5 @@
     model   SequenceModel: a recurrent layer and a linear readout
     loop    train() and evaluate(): Adam or SGD, clipping, a history of the run
     harness the one recipe of every experiment: seeded fit, batch seeds, held-out seed
+    ensemble  E LSTMs stacked along a model axis, trained at once, each as if alone
 """
