@@ -145,6 +145,8 @@ def main():
         "numpy": np.__version__,
         "torch": torch.__version__,
         "platform": platform.platform(),
+        # Other work on the machine slows every row: the 1-minute load average at the start.
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
     print(f"Machine: {machine['cpu']}, {machine['cpus']} CPUs, "
           f"{args.threads} threads; NumPy {np.__version__}, torch {torch.__version__}; "
