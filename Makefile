@@ -1,7 +1,9 @@
 # Build and test the course.  The README gives two commands:
 #
-#   make book   install into $(VENV), then build the HTML book (notebooks executed)
-#   make test   install, then lint, unit tests, nbval on every notebook, book build
+#   make book   install into $(VENV), then build the HTML book (notebooks executed,
+#               results cached: a rebuild executes only the notebooks that changed)
+#   make test   install, then lint, unit tests, a book build that executes every notebook
+#               from scratch, nbval against the build's outputs, a browser check of the HTML
 #
 # `VENV=/path/to/venv make test` reuses an existing environment.
 
@@ -14,6 +16,15 @@ NB_DIRS ?= book exercises solutions
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.lstm-lessons-installed
 NBVAL_DIR := $(BUILD_DIR)/nbval
+# Where the book build keeps executed notebooks and its jupyter-cache (execute_notebooks: cache).
+EXEC_DIR := $(BUILD_DIR)/jupyter_execute
+JB_CACHE := $(BUILD_DIR)/.jupyter_cache
+# The cache knows the notebooks' code, not the package they import: it is dropped whenever a
+# file of the package or the environment changed since the cache was filled.
+CACHE_STAMP := $(BUILD_DIR)/.jupyter_cache.stamp
+PACKAGE_FILES := $(shell find lstm_lessons -type f -not -path '*/__pycache__/*' 2>/dev/null)
+# FRESH=1 empties the cache first, so that every notebook is executed (make test, CI).
+FRESH ?=
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -31,11 +42,15 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 START = t0=$$(date +%s%N); echo "==> $@"
 STOP = ms=$$((($$(date +%s%N) - t0) / 1000000)); printf '==> %s: %d.%03d s\n' "$@" $$((ms / 1000)) $$((ms % 1000))
 
-.PHONY: help install book test lint unit nbval exercises clean distclean
+.PHONY: help install book test lint unit nbval browser benchmarks exercises clean distclean
 
 help:
 	@echo "make book       install into $(VENV) and build the book into $(BUILD_DIR)/html"
-	@echo "make test       install, then: ruff, pytest tests, nbval on notebooks, book build"
+	@echo "                (FRESH=1: execute every notebook, not only the changed ones)"
+	@echo "make test       install, then: ruff, pytest tests, book build (FRESH=1), nbval, browser"
+	@echo "make nbval      build the book, then rerun its notebooks against the build's outputs"
+	@echo "make browser    build the book, then open every page in headless Chromium"
+	@echo "make benchmarks rerun benchmarks/bench_lstm.py into the JSON the Benchmarks page reads"
 	@echo "make install    only create $(VENV) and install requirements.txt and the package"
 	@echo "make exercises  rebuild exercises/, solutions/ and the public checks from exercises_src/"
 	@echo "make clean      remove $(BUILD_DIR)"
@@ -54,15 +69,23 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	touch $@; \
 	$(STOP)
 
-book: $(STAMP)
+$(CACHE_STAMP): $(PACKAGE_FILES) $(STAMP)
+	rm -rf $(JB_CACHE)
+	mkdir -p $(BUILD_DIR) && touch $@
+
+# --all re-reads every page (so that -W sees every warning); notebooks come from the cache
+# unless their code changed.
+book: $(STAMP) $(CACHE_STAMP)
 	@$(START); \
+	if [ -n "$(FRESH)" ]; then rm -rf $(JB_CACHE) $(EXEC_DIR); fi; \
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all --path-output . -n -W --keep-going; \
 	echo "HTML: $(BUILD_DIR)/html/index.html"; \
 	$(STOP)
 
+# One make run: `book` runs once, before nbval and browser, which need its output.
 test: $(STAMP)
 	@t0=$$(date +%s%N); \
-	$(MAKE) --no-print-directory lint unit nbval book; \
+	$(MAKE) --no-print-directory FRESH=1 lint unit book nbval browser; \
 	$(STOP)
 
 lint: $(STAMP)
@@ -76,20 +99,52 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests; \
 	$(STOP)
 
-# Runs every notebook in $(NB_DIRS) from a copy in $(NBVAL_DIR); MyST notebooks
-# (.md) are converted to .ipynb there.  No notebooks at all skips the stage; if
-# there are notebooks, pytest must collect and pass their cells (exit 5 fails).
-nbval: $(STAMP)
+# Runs every notebook in $(NB_DIRS) again from a copy in $(NBVAL_DIR). A notebook that the
+# book build executed (chapters, reference pages, solutions) is compared, in nbval's strict
+# mode, with the outputs the build stored in its jupyter-cache: a second run must print the
+# same, up to what tools/nbval_sanitize.cfg masks (memory addresses, timings). The others (the
+# exercise notebooks, which the book shows unexecuted) only have to run (--nbval-lax). If
+# there are notebooks, pytest must collect and pass their cells (exit 5 fails); a build that
+# left no executed notebook to compare with fails too.
+NBVAL_FLAGS := -p no:cacheprovider --nbval-current-env --nbval-cell-timeout=120
+nbval: $(STAMP) book
 	@$(START); \
-	notebooks=$$($(BIN)/python tools/prepare_nbval.py $(NBVAL_DIR) $(NB_DIRS)); \
-	if [ -z "$$notebooks" ]; then \
-		echo "nbval: no notebooks in $(NB_DIRS); nothing to run"; \
-	else \
-		TQDM_DISABLE=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax \
-			--nbval-current-env --nbval-cell-timeout=120 $$notebooks || { rc=$$?; \
+	listing=$$($(BIN)/python tools/prepare_nbval.py --cache $(JB_CACHE) $(NBVAL_DIR) $(NB_DIRS)); \
+	strict=$$(awk '$$1 == "strict" {print $$2}' <<< "$$listing"); \
+	lax=$$(awk '$$1 == "lax" {print $$2}' <<< "$$listing"); \
+	if [ -z "$$listing" ]; then echo "nbval: no notebooks in $(NB_DIRS); nothing to run"; \
+	elif [ -z "$$strict" ]; then echo "nbval: the book build executed none of the notebooks" >&2; exit 1; fi; \
+	for mode in strict lax; do \
+		if [ $$mode = strict ]; then nbs=$$strict; flags="--nbval --nbval-sanitize-with tools/nbval_sanitize.cfg"; \
+		else nbs=$$lax; flags=--nbval-lax; fi; \
+		[ -n "$$nbs" ] || continue; \
+		echo "nbval ($$mode): $$(wc -w <<< "$$nbs") notebooks"; \
+		TQDM_DISABLE=1 $(BIN)/python -m pytest $(NBVAL_FLAGS) $$flags $$nbs || { rc=$$?; \
 			if [ $$rc -eq 5 ]; then echo "nbval: notebooks found but no cells collected" >&2; fi; \
 			exit $$rc; }; \
-	fi; \
+	done; \
+	$(STOP)
+
+# Opens every page of the built book in headless Chromium (installed with apt-get where it
+# is missing; see tools/install_browser.sh) and fails on a page that does not load, a broken
+# internal link or image, an image without alt text, untypeset math or a console error,
+# after tests/test_check_site.py has shown on a small site that each of those checks fires.
+# Screenshots of a few pages go to $(BUILD_DIR)/screenshots.
+browser: $(STAMP) book
+	@$(START); \
+	rc=0; bash tools/install_browser.sh || rc=$$?; \
+	if [ $$rc -eq 0 ]; then \
+		CHECK_SITE_TESTS=required $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_check_site.py; \
+		$(BIN)/python tools/check_site.py $(BUILD_DIR)/html --screenshots $(BUILD_DIR)/screenshots; \
+	elif [ $$rc -ne 3 ]; then exit $$rc; fi; \
+	$(STOP)
+
+# Reruns the benchmark (a few minutes) and writes what the book's Benchmarks page shows. One
+# thread: on a shared 2-core machine two threads each for NumPy and torch fight for the cores.
+benchmarks: $(STAMP)
+	@$(START); \
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(BIN)/python benchmarks/bench_lstm.py --threads 1 --json benchmarks/bench_lstm.json; \
 	$(STOP)
 
 # Writes exercises/<set>.ipynb, solutions/<set>.ipynb and lstm_lessons/homework/manifests/<set>.json

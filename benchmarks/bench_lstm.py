@@ -3,6 +3,9 @@
 Run: ``python benchmarks/bench_lstm.py`` (about a minute on 2 cores). Prints a
 Markdown table. Every row is the median of ``--repeats`` runs in this one
 process, with NumPy's BLAS and torch limited to the same number of threads.
+``--json PATH`` also writes the results, the machine and the date to PATH; the
+book's Benchmarks page reads ``benchmarks/bench_lstm.json`` written this way
+(``make benchmarks``), because the run takes too long for every book build.
 
 The floor row times only the matrix products an LSTM over T steps cannot
 avoid: one (T*N, D) @ (D, 4H) for the input projections and T products
@@ -22,6 +25,8 @@ two agree on a quiet machine. ``--only small`` runs this section alone:
 """
 
 import argparse
+import datetime
+import json
 import os
 import platform
 import statistics
@@ -153,8 +158,7 @@ def small_shape(repeats, T=100, N=1, D=32, H=32, dtype=np.float32):
     return {name: 1e6 * statistics.median(t) / T for name, t in times.items()}
 
 
-def print_small(repeats):
-    us = small_shape(repeats)
+def print_small(us):
     print("T=100, N=1, D=32, H=32, float32, one thread: microseconds per step (CPU time)\n")
     print("| | us/step | vs nn.LSTM |")
     print("|---|---:|---:|")
@@ -164,11 +168,29 @@ def print_small(repeats):
     print()
 
 
+# Set to the same count as --threads, these keep NumPy's BLAS and torch from starting more
+# threads than there are cores (where threadpoolctl is not installed to do it).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo where there is one, else what platform knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--only", choices=("large", "small"), default=None)
+    parser.add_argument("--json", metavar="PATH", help="also write the results to PATH as JSON")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     try:
@@ -178,16 +200,39 @@ def main():
     except ImportError:
         pass  # NumPy's BLAS then uses its default, which is the core count, like torch's
 
-    print(
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{args.threads} threads; NumPy {np.__version__}, torch {torch.__version__}; "
-        f"median of {args.repeats} runs, milliseconds.\n"
-    )
+    machine = {
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "threads": args.threads,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        # Other work on the machine slows every row: the 1-minute load average at the start.
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
+    print(f"Machine: {machine['cpu']}, {machine['cpus']} CPUs, "
+          f"{args.threads} threads; NumPy {np.__version__}, torch {torch.__version__}; "
+          f"median of {args.repeats} runs, milliseconds.\n")
     shapes = [(100, 64, 256, 256), (100, 1, 32, 32)]
+    record = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(
+            [f"{k}={os.environ[k]}" for k in THREAD_VARIABLES if k in os.environ]
+            + ["python benchmarks/bench_lstm.py", f"--repeats {args.repeats}",
+               f"--threads {args.threads}"]),
+        "machine": machine,
+        "repeats": args.repeats,
+        "shapes": [],
+    }
     if args.only == "small":
         shapes = []
     for T, N, D, H in shapes:
         results = {dt: bench(T, N, D, H, dt, args.repeats) for dt in (np.float32, np.float64)}
+        record["shapes"].append({
+            "T": T, "N": N, "D": D, "H": H,
+            "seconds": {np.dtype(dt).name: results[dt] for dt in results},
+        })
         print(f"T={T}, N={N}, D={D}, H={H}\n")
         print("| | float32 ms | vs nn.LSTM | float64 ms | vs nn.LSTM |")
         print("|---|---:|---:|---:|---:|")
@@ -200,7 +245,12 @@ def main():
             print(f"| {name} | " + " | ".join(cells) + " |")
         print()
     if args.only != "large":
-        print_small(max(args.repeats, 15))
+        record["small_shape_us_per_step"] = small_shape(max(args.repeats, 15))
+        print_small(record["small_shape_us_per_step"])
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":

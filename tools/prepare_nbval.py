@@ -1,24 +1,36 @@
 """Copy the course's notebook folders for nbval and turn MyST notebooks into .ipynb.
 
-Usage: python tools/prepare_nbval.py OUT_DIR FOLDER [FOLDER ...]
+Usage: python tools/prepare_nbval.py [--cache DIR] OUT_DIR FOLDER [FOLDER ...]
 
 Each FOLDER that exists is copied whole into OUT_DIR, so that a notebook still
 finds the files beside it when nbval runs it there. In the copy, every
 `.md` file that MyST-NB treats as a notebook (same test as the book build) is
 converted to `.ipynb` with jupytext; `.ipynb` files already in the folder are
-kept. The paths of all notebooks in OUT_DIR are printed, one a line; no output
-means there is nothing for nbval to run. A missing FOLDER is skipped.
+kept. A missing FOLDER is skipped.
+
+With ``--cache DIR`` (the book build's jupyter-cache, ``_build/.jupyter_cache``),
+each notebook whose code the book build executed (the cache matches notebooks
+by the source of their code cells) gets the outputs that run stored, so that
+nbval in strict mode checks that a second run prints what the book shows.
+(The cache is read rather than ``_build/jupyter_execute``, whose copies of
+notebooks taken from the cache have no outputs in myst-nb 1.4.)
+
+Prints one line per notebook in OUT_DIR: ``strict PATH`` for a notebook with the
+build's outputs, ``lax PATH`` for any other (one the build did not execute, such
+as the exercise notebooks); no output means there is nothing for nbval to run.
 """
 
+import argparse
 import shutil
-import sys
 from pathlib import Path
 
 import jupytext
+import nbformat
 from myst_nb.core.read import is_myst_markdown_notebook
 
 
-def main(out_dir: Path, folders: list[Path]) -> list[Path]:
+def main(out_dir: Path, folders: list[Path], cache_dir: Path | None = None):
+    """Prepare OUT_DIR; return (mode, path) for each notebook in it, mode "strict" or "lax"."""
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
@@ -36,11 +48,34 @@ def main(out_dir: Path, folders: list[Path]) -> list[Path]:
                 raise SystemExit(f"prepare_nbval: {md.parent} has both {md.name} and {ipynb.name}")
             jupytext.write(jupytext.read(md), ipynb)
 
-    return sorted(out_dir.rglob("*.ipynb"))
+    cache = None
+    if cache_dir is not None:
+        from jupyter_cache import get_cache
+
+        cache = get_cache(cache_dir)
+    notebooks = []
+    for ipynb in sorted(out_dir.rglob("*.ipynb")):
+        mode = "lax"
+        if cache is not None:
+            nb = nbformat.read(ipynb, as_version=4)
+            try:
+                _, executed = cache.merge_match_into_notebook(nb)
+            except KeyError:  # not executed by the book build, in this version
+                pass
+            else:
+                nbformat.write(executed, ipynb)
+                mode = "strict"
+        notebooks.append((mode, ipynb))
+    return notebooks
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        raise SystemExit(__doc__)
-    for path in main(Path(sys.argv[1]), [Path(arg) for arg in sys.argv[2:]]):
-        print(path)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], usage=__doc__)
+    parser.add_argument("--cache", type=Path, metavar="DIR")
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("folders", type=Path, nargs="+")
+    args = parser.parse_args()
+    if args.cache is not None and not args.cache.is_dir():
+        raise SystemExit(f"prepare_nbval: {args.cache} not found; build the book first")
+    for mode, path in main(args.out_dir, args.folders, args.cache):
+        print(mode, path)
