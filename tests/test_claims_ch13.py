@@ -81,13 +81,6 @@ def test_c21_self_attention_sees_every_position_at_once():
     assert x2.grad[1:].abs().sum() == 0  # an LSTM's first output sees only the first input
 
 
-def test_c21_lstm_time_grows_with_length():
-    """C21: the LSTM layer's time grows with T (32 times the steps: room for a busy machine)."""
-    short = ic.layer_time("lstm", 16, hidden_size=16, repeats=3)
-    long = ic.layer_time("lstm", 512, hidden_size=16, repeats=3)
-    assert long > 3 * short
-
-
 def test_crossover_ignores_a_single_noisy_point():
     lengths = (1, 2, 3, 4, 5)
     lstm = (5, 5, 5, 5, 5)

@@ -31,6 +31,7 @@ from torch import nn
 
 from ..cells.validation import check_int
 from ..training.applied_tasks import CharVocab, char_batches, load_text
+from ..training.harness import batch_seed
 from ..training.model import SequenceModel
 
 WEIGHTS_FILE = "char_lstm.npz"
@@ -82,7 +83,7 @@ def train_char_lstm(
     torch.set_num_threads(1)
     try:
         for step in range(steps):
-            x, y = char_batches(train_codes, batch_size, T, rng=seed * 100_003 + step)
+            x, y = char_batches(train_codes, batch_size, T, rng=batch_seed(seed, step))
             logits = model(_one_hot(x, len(vocab)))  # (T, N, V)
             loss = nn.functional.cross_entropy(
                 logits.reshape(-1, len(vocab)), torch.as_tensor(y).reshape(-1)

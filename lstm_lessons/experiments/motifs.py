@@ -19,10 +19,10 @@ import numpy as np
 
 from ..cells.validation import check_int
 from ..training.applied_tasks import MOTIF, planted_motif
+from ..training.harness import HELD_OUT_SEED, batch_seed
 from ..training.loop import evaluate, train
 from ..training.model import SequenceModel
 
-HELD_OUT_SEED = 2**31 - 1
 MOTIF_LENGTH = len(MOTIF)
 
 
@@ -36,7 +36,7 @@ def train_motif_model(
 
     def batches(step):
         x, y, _ = planted_motif(
-            batch_size, T, mutation_rate=mutation_rate, rng=seed * 100_003 + step
+            batch_size, T, mutation_rate=mutation_rate, rng=batch_seed(seed, step)
         )
         return x, y
 

@@ -21,10 +21,9 @@ import numpy as np
 
 from ..cells.validation import check_int
 from ..training.applied_tasks import regime_returns
+from ..training.harness import HELD_OUT_SEED, batch_seed
 from ..training.loop import train
 from ..training.model import SequenceModel
-
-HELD_OUT_SEED = 2**31 - 1
 
 
 def train_regime_model(*, hidden_size=8, T=200, steps=300, batch_size=32, lr=1e-2, seed=0):
@@ -39,7 +38,7 @@ def train_regime_model(*, hidden_size=8, T=200, steps=300, batch_size=32, lr=1e-
     model = SequenceModel(1, hidden_size, 1, readout="all", forget_bias=1.0, seed=seed)
 
     def batches(step):
-        x, regime, _ = regime_returns(batch_size, T, rng=seed * 100_003 + step)
+        x, regime, _ = regime_returns(batch_size, T, rng=batch_seed(seed, step))
         return x, regime[..., None].astype(np.float32)
 
     history = train(model, batches, steps, loss="mse", lr=lr, clip=1.0, seed=seed, progress=False)
