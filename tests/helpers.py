@@ -1,5 +1,7 @@
 """Shared test data: random inputs with non-zero biases and non-zero initial states."""
 
+import itertools
+
 import numpy as np
 
 from lstm_lessons import VARIANT_NAMES
@@ -32,3 +34,16 @@ def randomise_biases(params, seed=1):
                 [-1, 1], size=out[k].shape
             )
     return out
+
+
+def brute_force_permutation_p(a, b):
+    """Exact two-sided permutation p-value of the difference in means, by listing every split."""
+    pooled = np.concatenate([a, b])
+    observed = abs(np.mean(a) - np.mean(b))
+    hits = total = 0
+    for chosen in itertools.combinations(range(len(pooled)), len(a)):
+        mask = np.zeros(len(pooled), bool)
+        mask[list(chosen)] = True
+        hits += abs(pooled[mask].mean() - pooled[~mask].mean()) >= observed - 1e-12
+        total += 1
+    return hits / total

@@ -1,24 +1,12 @@
 """Claim C24 of chapter 11 (which parts of the LSTM matter), the permutation test, and the
 stored ablation of scripts/run_ablation.py against a retrained slice."""
 
-import itertools
 
 import numpy as np
 import pytest
+from helpers import brute_force_permutation_p
 
 from lstm_lessons.experiments import ablation as ab
-
-
-def _brute_force_p(a, b):
-    pooled = np.concatenate([a, b])
-    observed = abs(np.mean(a) - np.mean(b))
-    hits = total = 0
-    for idx in itertools.combinations(range(len(pooled)), len(a)):
-        mask = np.zeros(len(pooled), bool)
-        mask[list(idx)] = True
-        hits += abs(pooled[mask].mean() - pooled[~mask].mean()) >= observed - 1e-12
-        total += 1
-    return hits / total
 
 
 def test_c24_permutation_test_is_exact():
@@ -26,7 +14,8 @@ def test_c24_permutation_test_is_exact():
     rng = np.random.default_rng(0)
     for n, m in ((3, 4), (5, 5), (2, 6)):
         a, b = rng.standard_normal(n), rng.standard_normal(m) + 0.5
-        assert ab.permutation_test(a, b) == pytest.approx(_brute_force_p(a, b), abs=1e-12)
+        exact = brute_force_permutation_p(a, b)
+        assert ab.permutation_test(a, b) == pytest.approx(exact, abs=1e-12)
     # Completely separated samples of 8 and 8: only the observed split and its mirror.
     assert ab.permutation_test(np.arange(8.0), np.arange(8.0) + 100) == pytest.approx(2 / 12870)
     # Identical samples: every split is at least as extreme.
