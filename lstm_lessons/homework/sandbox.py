@@ -134,6 +134,9 @@ def sandbox_command(scratch, limits_json, use_bwrap=True):
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         cmd += ["--unshare-user"]
+    # The private /tmp comes first: a venv or package that lies under the host's /tmp (a clone
+    # in /tmp) is bound on top of it below, not hidden by it.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     made = set()
     targets = [*read_only_paths(), f"{SANDBOX_PACKAGE}/lstm_lessons", SANDBOX_SCRATCH]
     for target in targets:
@@ -149,7 +152,6 @@ def sandbox_command(scratch, limits_json, use_bwrap=True):
             cmd += ["--ro-bind", p, p]
     cmd += ["--ro-bind", str(PACKAGE_DIR), f"{SANDBOX_PACKAGE}/lstm_lessons"]
     cmd += ["--bind", str(scratch), SANDBOX_SCRATCH, "--chdir", SANDBOX_SCRATCH]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     return [*cmd, "--", *python], None, None
