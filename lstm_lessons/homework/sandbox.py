@@ -56,6 +56,7 @@ _UID_BASE = 100_000 + (os.getpid() % 100_000) * 16
 _uids_free = list(range(_UID_BASE, _UID_BASE + 16))
 _uids_lock = threading.Lock()
 STARTUP_S = 120.0  # starting Python, NumPy and IPython on a busy machine
+ENDED_WAIT_S = 5.0  # a child whose output closed has exited or is about to; reaping it is quick
 CHILD_ENV = {
     "MPLBACKEND": "Agg",
     "OMP_NUM_THREADS": "1",
@@ -391,9 +392,7 @@ class Session:
                 continue
             chunk = os.read(fd, 1 << 20)
             if not chunk:
-                code = self.proc.poll() if self.proc else None
-                self.kill()
-                raise SessionDied(f"ended (exit code {code})" if code is not None else "ended")
+                raise self._ended()
             self.buffer += chunk
             if len(self.buffer) > 2 * MAX_LINE:
                 self.kill()
@@ -410,9 +409,24 @@ class Session:
             self.proc.stdin.write(dumps(message))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
-            self.kill()
-            raise SessionDied("ended") from None
+            raise self._ended() from None
         return self._read(timeout)
+
+    def _ended(self):
+        """The child closed its end: reap it and say how it ended.
+
+        Its pipe closes a moment before the kernel records its exit status, so poll() right
+        after EOF can still say "running"; waiting briefly makes the reported exit code
+        (which tells a student that their own code called exit) not depend on that race.
+        """
+        code = None
+        if self.proc is not None:
+            try:
+                code = self.proc.wait(timeout=ENDED_WAIT_S)
+            except subprocess.TimeoutExpired:
+                pass
+        self.kill()
+        return SessionDied(f"ended (exit code {code})" if code is not None else "ended")
 
     # -- what the grader asks --------------------------------------------------------------
     def start(self):
