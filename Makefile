@@ -25,6 +25,12 @@ CACHE_STAMP := $(BUILD_DIR)/.jupyter_cache.stamp
 PACKAGE_FILES := $(shell find lstm_lessons -type f -not -path '*/__pycache__/*' 2>/dev/null)
 # FRESH=1 empties the cache first, so that every notebook is executed (make test, CI).
 FRESH ?=
+# Notebooks executed, and test files run, at once: one per core (2 on CI). JOBS=1 runs
+# everything one at a time, as a reader's `make book` on a laptop may prefer.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+# pytest-xdist keeps each test file (so its module fixtures, and each notebook's cells for
+# nbval) in one worker.
+XDIST := $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile,)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -73,11 +79,13 @@ $(CACHE_STAMP): $(PACKAGE_FILES) $(STAMP)
 	rm -rf $(JB_CACHE)
 	mkdir -p $(BUILD_DIR) && touch $@
 
-# --all re-reads every page (so that -W sees every warning); notebooks come from the cache
-# unless their code changed.
+# The notebooks are executed first, $(JOBS) at a time, into the build's jupyter-cache
+# (tools/execute_notebooks.py); jupyter-book then takes every output from the cache.
+# --all re-reads every page (so that -W sees every warning).
 book: $(STAMP) $(CACHE_STAMP)
 	@$(START); \
 	if [ -n "$(FRESH)" ]; then rm -rf $(JB_CACHE) $(EXEC_DIR); fi; \
+	$(BIN)/python tools/execute_notebooks.py --jobs $(JOBS) $(JB_CACHE); \
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all --path-output . -n -W --keep-going; \
 	echo "HTML: $(BUILD_DIR)/html/index.html"; \
 	$(STOP)
@@ -96,7 +104,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	@$(START); \
 	if [ ! -d tests ]; then echo "error: tests/ not found; the unit tests belong there" >&2; exit 1; fi; \
-	$(BIN)/python -m pytest tests; \
+	$(BIN)/python -m pytest $(XDIST) tests; \
 	$(STOP)
 
 # Runs every notebook in $(NB_DIRS) again from a copy in $(NBVAL_DIR). A notebook that the
@@ -119,7 +127,7 @@ nbval: $(STAMP) book
 		else nbs=$$lax; flags=--nbval-lax; fi; \
 		[ -n "$$nbs" ] || continue; \
 		echo "nbval ($$mode): $$(wc -w <<< "$$nbs") notebooks"; \
-		TQDM_DISABLE=1 $(BIN)/python -m pytest $(NBVAL_FLAGS) $$flags $$nbs || { rc=$$?; \
+		TQDM_DISABLE=1 $(BIN)/python -m pytest $(XDIST) $(NBVAL_FLAGS) $$flags $$nbs || { rc=$$?; \
 			if [ $$rc -eq 5 ]; then echo "nbval: notebooks found but no cells collected" >&2; fi; \
 			exit $$rc; }; \
 	done; \
