@@ -131,7 +131,7 @@ if __name__ == "__main__":
     parser.add_argument("cache", type=Path, help="the build's jupyter-cache folder")
     parser.add_argument("--root", type=Path, default=Path("."), help="the book's root folder")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="notebooks executed at once (default: the number of cores)")  # fmt: skip
+                        help="notebooks executed at once (default: one per core)")  # fmt: skip
     args = parser.parse_args()
     if args.jobs < 1:
         parser.error(f"--jobs must be a positive integer, got {args.jobs}")
