@@ -143,7 +143,7 @@ browser: $(STAMP) book
 	rc=0; bash tools/install_browser.sh || rc=$$?; \
 	if [ $$rc -eq 0 ]; then \
 		CHECK_SITE_TESTS=required $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_check_site.py; \
-		$(BIN)/python tools/check_site.py $(BUILD_DIR)/html --screenshots $(BUILD_DIR)/screenshots; \
+		$(BIN)/python tools/check_site.py --jobs $(JOBS) $(BUILD_DIR)/html --screenshots $(BUILD_DIR)/screenshots; \
 	elif [ $$rc -ne 3 ]; then exit $$rc; fi; \
 	$(STOP)
 

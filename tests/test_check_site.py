@@ -7,7 +7,9 @@ CHECK_SITE_TESTS=required, where they never skip, before it checks the book.
 
 import importlib.util
 import os
+import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,8 @@ pytestmark = pytest.mark.skipif(
 def load_check_site():
     spec = importlib.util.spec_from_file_location("check_site", ROOT / "tools" / "check_site.py")
     module = importlib.util.module_from_spec(spec)
+    # Registered, so that its browsers in worker processes (jobs > 1) find their function.
+    sys.modules["check_site"] = module
     spec.loader.exec_module(module)
     return module
 
@@ -100,3 +104,13 @@ def test_a_good_page_passes(problems):
 def test_each_fault_is_reported(problems, page, expected):
     found = problems_of(problems, page)
     assert any(expected in p for p in found), f"{page}: expected {expected!r}, got {found}"
+
+
+def test_browsers_in_parallel_report_the_same(problems, tmp_path):
+    make_site(tmp_path)
+    in_parallel = load_check_site().check(tmp_path, None, CHROMIUM, jobs=3)
+
+    def without_port(lines):  # each check serves the site on a port of its own
+        return [re.sub(r"http://127\.0\.0\.1:\d+/", "/", line) for line in lines]
+
+    assert without_port(in_parallel) == without_port(problems)

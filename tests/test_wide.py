@@ -176,3 +176,15 @@ def test_the_recall_sweep_trains_seeds_side_by_side_as_it_trains_them_alone():
         np.testing.assert_allclose(side[k].history.loss, history.loss, rtol=1e-5)
     with pytest.raises(TypeError, match="expected settings among"):
         recall.train_recall_side_by_side("rnn", 4, (0, 1), step=3)
+
+
+def test_the_adding_seeds_train_side_by_side_as_they_train_alone():
+    from lstm_lessons.experiments import vanishing_gradients as gf
+
+    side = gf.train_adding_seeds("rnn", 5, (0, 2), steps=3, hidden_size=6, batch_size=8)
+    for (_, history), seed in zip(side, (0, 2), strict=True):
+        _, alone_history = gf.train_adding("rnn", 5, seed=seed, steps=3, hidden_size=6,
+                                           batch_size=8)  # fmt: skip
+        np.testing.assert_allclose(history.loss, alone_history.loss, rtol=1e-5)
+    with pytest.raises(TypeError, match="unknown settings"):
+        gf.train_adding_seeds("rnn", 5, (0, 2), steps=3, hidden=6)

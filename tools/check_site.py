@@ -22,6 +22,7 @@ Prints one line per problem and exits 1 if there is any.
 import argparse
 import functools
 import http.server
+import multiprocessing
 import sys
 import tempfile
 import threading
@@ -172,66 +173,108 @@ def take_screenshots(context, base, folder: Path, paths):
         page.close()
 
 
-def check(root: Path, screenshots: Path | None, chromium: str) -> list[str]:
+def launch(pw, profile, chromium):
+    return pw.chromium.launch_persistent_context(
+        profile, executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": 900},
+    )  # fmt: skip
+
+
+def visit(base: str, paths: list[str], chromium: str) -> dict:
+    """Open each page of ``paths`` in one browser; what was found, for :func:`check` to merge.
+
+    ``problems``: the pages' own problems; ``ids``: page path -> its element ids;
+    ``wanted``: (path, fragment) -> the first page that links there; ``images``: image
+    path -> the first page that shows it.
+    """
+    problems, ids_of, wanted, images = [], {}, {}, {}
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+        context = launch(pw, profile, chromium)
+        page = context.pages[0] if context.pages else context.new_page()
+        messages = []
+        watch(page, base, messages)
+        # Nothing leaves the machine: requests elsewhere are recorded above, then refused.
+        context.route(lambda url: not url.startswith(base), lambda route: route.abort())
+
+        for path in paths:
+            messages.clear()
+            try:
+                response = page.goto(base + path, wait_until="load", timeout=60_000)
+            except Exception as error:  # a navigation error names the page and goes on
+                problems.append(f"{path}: does not load: {error}")
+                continue
+            if response is None or response.status != 200:
+                status = response and response.status
+                problems.append(f"{path}: does not load (status {status})")
+                continue
+            info = inspect(page)
+            problems += [f"{path}: {m}" for m in messages]
+            if info["mathCount"] and not info["mathjax"]:
+                problems.append(f"{path}: math on the page, but MathJax did not load")
+            problems += [f"{path}: math not typeset: {t!r}" for t in info["untypeset"]]
+            problems += [f"{path}: TeX left in the text: {t!r}" for t in info["leftovers"]]
+            for img in info["images"]:
+                rel = unquote(urlparse(img["src"]).path).lstrip("/")
+                if not (img["alt"] or "").strip():
+                    problems.append(f"{path}: image without alt text: {rel}")
+                if img["src"].startswith(base):
+                    images.setdefault(rel, path)
+                    if img["complete"] and img["width"] == 0 and not img["lazy"]:
+                        problems.append(f"{path}: image does not load: {rel}")
+            for href in info["links"]:
+                url, fragment = urldefrag(href)
+                fragment = unquote(fragment)
+                if not url.startswith(base):
+                    continue
+                target = unquote(urlparse(url).path).lstrip("/")
+                if target == "" or target.endswith("/"):
+                    target += "index.html"
+                wanted.setdefault((target, fragment), path)
+            ids_of[path] = set(info["ids"])
+        context.close()
+    return {"problems": problems, "ids": ids_of, "wanted": wanted, "images": images}
+
+
+def _visit(args):
+    return visit(*args)
+
+
+def check(root: Path, screenshots: Path | None, chromium: str, jobs: int = 1) -> list[str]:
+    """Every problem of the site in ``root``; its pages are shared out among ``jobs`` browsers."""
     problems = []
     server, base = serve(root)
     ids_of = {}  # page path -> set of ids, for the #fragment checks
     wanted = {}  # (path, fragment) -> the first page that links there
-    images = {}  # image path -> (page, alt, loaded)
+    images = {}  # image path -> the first page that shows it
     try:
-        with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
-            context = pw.chromium.launch_persistent_context(
-                profile, executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 900},
-            )
-            page = context.pages[0] if context.pages else context.new_page()
-            current = {"name": ""}
-            messages = []
-
-            watch(page, base, messages)
-            # Nothing leaves the machine: requests elsewhere are recorded above, then refused.
-            context.route(lambda url: not url.startswith(base), lambda route: route.abort())
-
-            for path in pages_of(root):
-                current["name"] = path
-                messages.clear()
-                try:
-                    response = page.goto(base + path, wait_until="load", timeout=60_000)
-                except Exception as error:  # a navigation error names the page and goes on
-                    problems.append(f"{path}: does not load: {error}")
-                    continue
-                if response is None or response.status != 200:
-                    status = response and response.status
-                    problems.append(f"{path}: does not load (status {status})")
-                    continue
-                info = inspect(page)
-                problems += [f"{path}: {m}" for m in messages]
-                if info["mathCount"] and not info["mathjax"]:
-                    problems.append(f"{path}: math on the page, but MathJax did not load")
-                problems += [f"{path}: math not typeset: {t!r}" for t in info["untypeset"]]
-                problems += [f"{path}: TeX left in the text: {t!r}" for t in info["leftovers"]]
-                for img in info["images"]:
-                    rel = unquote(urlparse(img["src"]).path).lstrip("/")
-                    if not (img["alt"] or "").strip():
-                        problems.append(f"{path}: image without alt text: {rel}")
-                    if img["src"].startswith(base):
-                        images.setdefault(rel, path)
-                        if img["complete"] and img["width"] == 0 and not img["lazy"]:
-                            problems.append(f"{path}: image does not load: {rel}")
-                for href in info["links"]:
-                    url, fragment = urldefrag(href)
-                    fragment = unquote(fragment)
-                    if not url.startswith(base):
-                        continue
-                    target = unquote(urlparse(url).path).lstrip("/")
-                    if target == "" or target.endswith("/"):
-                        target += "index.html"
-                    wanted.setdefault((target, fragment), path)
-                ids_of[path] = set(info["ids"])
-            if screenshots is not None:
+        paths = pages_of(root)
+        shards = [paths[k::jobs] for k in range(jobs) if paths[k::jobs]]
+        if len(shards) > 1:
+            # Separate processes: Playwright's synchronous API belongs to one thread. Forked,
+            # so that a worker needs nothing importable beyond what this process has loaded.
+            with multiprocessing.get_context("fork").Pool(len(shards)) as pool:
+                found = pool.map(_visit, [(base, shard, chromium) for shard in shards])
+        else:
+            found = [visit(base, shard, chromium) for shard in shards]
+        # Merged so that the report (its order, the first page that links somewhere) does
+        # not depend on how many browsers there were.
+        order = {path: n for n, path in enumerate(paths)}
+        for part in found:
+            problems += part["problems"]
+            ids_of.update(part["ids"])
+            for key, page_path in part["wanted"].items():
+                if key not in wanted or order[page_path] < order[wanted[key]]:
+                    wanted[key] = page_path
+            for rel, page_path in part["images"].items():
+                if rel not in images or order[page_path] < order[images[rel]]:
+                    images[rel] = page_path
+        problems.sort(key=lambda line: order.get(line.split(": ", 1)[0], len(order)))
+        if screenshots is not None:
+            with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+                context = launch(pw, profile, chromium)
                 take_screenshots(context, base, screenshots, [p for p in SCREENSHOTS.values()
                                                             if p in ids_of])
-            context.close()
+                context.close()
     finally:
         server.shutdown()
 
@@ -256,11 +299,14 @@ def main(argv=None):
     parser.add_argument("html_dir", type=Path)
     parser.add_argument("--screenshots", type=Path, metavar="DIR")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--jobs", type=int, default=1, help="browsers at once (default 1)")
     args = parser.parse_args(argv)
     if not (args.html_dir / "index.html").is_file():
         raise SystemExit(f"check_site: {args.html_dir}/index.html not found; build the book first")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive integer, got {args.jobs}")
     pages = pages_of(args.html_dir)
-    problems = check(args.html_dir, args.screenshots, args.chromium)
+    problems = check(args.html_dir, args.screenshots, args.chromium, args.jobs)
     for line in problems:
         print(line)
     print(f"check_site: {len(pages)} pages, {len(problems)} problems"
