@@ -19,7 +19,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+#: The slope of the hard sigmoid, min(1, max(0, slope * x + offset)).
 HARD_SIGMOID_SLOPE = 0.2
+#: The offset of the hard sigmoid: its value at x = 0.
 HARD_SIGMOID_OFFSET = 0.5
 
 

@@ -36,7 +36,9 @@ from ..training.ensemble import Ensemble, evaluate_ensemble, model_seeds, train_
 from ..training.loop import evaluate, train
 from ..training.model import SequenceModel
 
+#: The variants of the ablation, in the order of its tables.
 VARIANTS = ("standard", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "hard_sigmoid", "peephole")
+#: Each variant's name in Greff et al. (2017).
 GREFF_NAMES = {
     "standard": "NP",
     "nig": "NIG",

@@ -34,6 +34,7 @@ from ..training.applied_tasks import CharVocab, char_batches, load_text
 from ..training.harness import batch_seed
 from ..training.model import SequenceModel
 
+#: The trained weights, a file in lstm_lessons/data/.
 WEIGHTS_FILE = "char_lstm.npz"
 REACH = 0.38  # colour_text uses the colour map from 0.5 - REACH to 0.5 + REACH
 

@@ -22,7 +22,7 @@ from ..cells.activations import HARD_SIGMOID_OFFSET, HARD_SIGMOID_SLOPE, hard_si
 from ..cells.lstm import init_lstm_params, lstm_backward, lstm_forward
 from ..pytorch.cells import hard_sigmoid as torch_hard_sigmoid
 
-# (slope, offset) of min(1, max(0, slope * x + offset)) in other libraries.
+#: (slope, offset) of min(1, max(0, slope * x + offset)) in other libraries.
 DEFINITIONS = {
     "lstm_lessons, Theano, Keras 2": (HARD_SIGMOID_SLOPE, HARD_SIGMOID_OFFSET),
     "PyTorch nn.Hardsigmoid, Keras 3": (1 / 6, 0.5),

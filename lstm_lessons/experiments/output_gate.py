@@ -38,7 +38,8 @@ from ..cells.validation import check_array, check_index, check_int, check_shape
 from ..training.harness import fit
 from ..training.tasks import key_query
 
-KEY, QUERY = 1, 2  # the flag channels of key_query's input; channel 0 carries the value
+#: The flag channels of key_query's input; channel 0 carries the value.
+KEY, QUERY = 1, 2
 
 
 def train_trapdoor_model(

@@ -189,8 +189,10 @@ def clipping_experiment(
 # Each cell's learning rate for the adding problem: of 1e-2 and 3e-2, the larger
 # made the simple RNN's training erratic even at T = 10, and the smaller kept the
 # LSTM on its initial plateau for most of the budget at T = 50.
+#: Each cell's learning rate on the adding problem.
 ADDING_LR = {"rnn": 1e-2, "lstm": 3e-2}
-ADDING_BASELINE = 1.0 / 6.0  # MSE of always answering 1, the mean of the target
+#: The MSE of always answering 1, the mean of the target.
+ADDING_BASELINE = 1.0 / 6.0
 
 
 def train_adding(

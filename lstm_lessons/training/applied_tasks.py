@@ -20,7 +20,8 @@ import numpy as np
 from ..cells.validation import check_int
 
 BASES = "ACGT"
-MOTIF = "TATAAT"  # the bacterial Pribnow box (-10 promoter element)
+#: The planted motif: the bacterial Pribnow box (-10 promoter element).
+MOTIF = "TATAAT"
 TEXT_FILE = "genesis_kjv.txt"
 
 

@@ -36,7 +36,8 @@ from .model import SequenceModel
 
 SEED_STRIDE = 1_000_003  # a prime above any run's number of steps
 SEED_LIMIT = 2_000  # runs are seeded 0 .. SEED_LIMIT - 1
-HELD_OUT_SEED = 2**31 - 1  # above every batch seed: SEED_LIMIT * SEED_STRIDE < 2**31 - 1
+#: The seed of held-out data, above every batch seed: SEED_LIMIT * SEED_STRIDE < 2**31 - 1.
+HELD_OUT_SEED = 2**31 - 1
 
 
 def check_seed(seed, name="seed"):
