@@ -80,3 +80,18 @@ def test_nfg_forget_gate_is_one():
 def test_variant_names_forgive_case_and_dashes():
     assert ll.get_variant("Hard-Sigmoid") == ll.get_variant("hard_sigmoid")
     assert ll.get_variant("Peephole + CIFG") == ll.get_variant("cifg+peephole")
+
+
+def test_the_torch_hard_sigmoid_has_the_numpy_derivative_also_at_its_corners():
+    # slope * x + offset is exactly 0 at x = -2.5 and exactly 1 at x = 2.5.
+    from lstm_lessons.cells.activations import hard_sigmoid as np_hard_sigmoid
+    from lstm_lessons.cells.activations import hard_sigmoid_grad
+    from lstm_lessons.pytorch.cells import hard_sigmoid as torch_hard_sigmoid
+
+    x = torch.tensor([-3.0, -2.5, -1.0, 0.0, 2.0, 2.5, 4.0], dtype=torch.float64,
+                     requires_grad=True)  # fmt: skip
+    y = torch_hard_sigmoid(x)
+    y.sum().backward()
+    expected_y = np_hard_sigmoid(x.detach().numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), expected_y)
+    np.testing.assert_array_equal(x.grad.numpy(), hard_sigmoid_grad(expected_y))
