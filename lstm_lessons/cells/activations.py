@@ -1,4 +1,4 @@
-"""Activation functions, each paired with its derivative.
+r"""Activation functions, each paired with its derivative.
 
 Every derivative here is written in terms of the function's *output* ``y``,
 because that is what a forward pass keeps in its cache:
@@ -7,6 +7,20 @@ because that is what a forward pass keeps in its cache:
     hard_sigmoid  y = min(1, max(0, s x + b))       dy/dx = s where 0 < y < 1, else 0
     tanh          y = tanh(x)                       dy/dx = 1 - y^2
     identity      y = x                             dy/dx = 1
+
+with the hard sigmoid's slope s = HARD_SIGMOID_SLOPE (0.2) and offset
+b = HARD_SIGMOID_OFFSET (0.5). As equations, with hs for the hard sigmoid, id
+for the identity, and y the output of the function being differentiated:
+
+.. math::
+
+    \sigma(x) = \frac{1}{1 + e^{-x}}
+    \sigma'(x) = y\,(1 - y)
+    \operatorname{hs}(x) = \min\big(1, \max(0,\, s\,x + b)\big)
+    \operatorname{hs}'(x) = s \text{ if } 0 < y < 1 \text{, else } 0
+    \tanh'(x) = 1 - y^2
+    \operatorname{id}(x) = x
+    \operatorname{id}'(x) = 1
 
 An :class:`Activation` bundles a function with its derivative so that a cell
 can take the gate function as an argument (the hard-sigmoid LSTM is the

@@ -1,16 +1,24 @@
-"""How much of a gradient survives backpropagation through time, measured by the cells' own BPTT.
+r"""How much of a gradient survives backpropagation through time, measured by the cells' own BPTT.
 
 Shapes: N batch size, T number of steps, D input size, H hidden size.
 
 Simple RNN, h_j = tanh(a_j): the gradient of a loss on h_T that reaches step t is
 a product of T - t Jacobians diag(1 - h_j^2) W_h^T; :func:`gradient_norms_through_time`
 measures its norm at every distance with :func:`~lstm_lessons.cells.rnn.rnn_backward`.
+With row vectors, as in the code:
+
+.. math::
+
+    \frac{\partial L}{\partial h_t} = \frac{\partial L}{\partial h_T}\, J_T\, J_{T-1} \cdots J_{t+1}
+    J_j = \operatorname{diag}(1 - h_j^2)\, W_h^\top
 
 LSTM, c_t = f_t * c_{t-1} + i_t * g_t: where the indirect path through h is small,
 the gradient on c_T that reaches c_t is scaled by the product of the forget gates
-in between (the constant error carousel when f = 1),
+in between (the constant error carousel when f = 1):
 
-    dL/dc_t ~ dL/dc_T * prod_{j=t+1..T} f_j.
+.. math::
+
+    \frac{\partial L}{\partial c_t} \approx \frac{\partial L}{\partial c_T} \odot\prod_{j=t+1}^T f_j
 
 :func:`forget_gate_products` is that prediction; :func:`cell_gradient_through_time`
 measures dL/dc_t with :func:`~lstm_lessons.cells.lstm.lstm_backward`, every path

@@ -1,4 +1,4 @@
-"""The gated recurrent unit (Cho et al. 2014) in NumPy, in PyTorch's convention.
+r"""The gated recurrent unit (Cho et al. 2014) in NumPy, in PyTorch's convention.
 
 Shapes: N batch size, T number of steps, D input size, H hidden size.
 Parameters: ``W_x`` (D, 3H), ``W_h`` (H, 3H), ``b`` (3H,), ``b_hn`` (H,), the
@@ -11,6 +11,18 @@ Parameters: ``W_x`` (D, 3H), ``W_h`` (H, 3H), ``b`` (3H,), ``b_hn`` (H,), the
     m   = ah_n + b_hn                   the recurrent part of the candidate
     n   = tanh(ax_n + r * m)            candidate
     h   = (1 - z) * n + z * h_prev
+
+In the book's notation, where a superscript picks a block of H columns (W_x^r
+is the r block of W_x, b^r that of b), step t's x and h_prev are x_t and
+h_{t-1}, and the element-wise * is \odot:
+
+.. math::
+
+    r_t = \sigma(x_t W_x^r + h_{t-1} W_h^r + b^r)
+    z_t = \sigma(x_t W_x^z + h_{t-1} W_h^z + b^z)
+    m_t = h_{t-1} W_h^n + b_{hn}
+    n_t = \tanh(x_t W_x^n + b^n + r_t \odot m_t)
+    h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}
 
 ``b_hn`` stays separate because the reset gate multiplies it; the other
 recurrent biases of ``torch.nn.GRU`` are folded into ``b``. With z in the role

@@ -1,4 +1,4 @@
-"""The cell update as a leaky integrator, and the exponential moving average.
+r"""The cell update as a leaky integrator, and the exponential moving average.
 
 With the gates held fixed, the LSTM's cell update
 
@@ -9,6 +9,23 @@ state survives a step and i how much of the new input is written. The
 exponential moving average (EMA) is the special case f = a, i = 1 - a:
 
     c_t = a * c_{t-1} + (1 - a) * x_t.
+
+As equations (``leaky_integrate``, then ``ema``), with gates that may change
+from step to step and \odot for the element-wise *:
+
+.. math::
+
+    c_t = f_t \odot c_{t-1} + i_t \odot u_t
+    c_t = a\, c_{t-1} + (1 - a)\, x_t
+
+With constant gates the first unrolls into a geometric sum of the inputs, and
+with |u_t| <= g_max (and |c_0| no larger) it never leaves the bound that
+``leaky_bound`` returns:
+
+.. math::
+
+    c_t = f^t c_0 + i \sum_{k=0}^{t-1} f^k\, u_{t-k}
+    |c_t| \le \frac{i\, g_{\max}}{1 - f}
 
 Shapes: the input ``u`` is (T, ...) with time first; gates are numbers or
 arrays that broadcast against ``u`` (one value per step and unit, if wished).

@@ -1,4 +1,4 @@
-"""The LSTM cell and its variants in NumPy: forward beside backward, as pure functions.
+r"""The LSTM cell and its variants in NumPy: forward beside backward, as pure functions.
 
 Shapes: N batch size, T number of steps, D input size, H hidden size, and G
 the number of gate blocks the variant stores (4 for the standard cell).
@@ -19,6 +19,19 @@ Gers, Schmidhuber & Cummins 2000), in the order the code computes it:
     c   = f * c_prev + i * g                cell state
     o   = sigma(a_o)                        output gate
     h   = o * tanh(c)                       hidden state
+
+and the same lines in the book's notation, where step t's x, h_prev and c_prev
+are x_t, h_{t-1} and c_{t-1}, a_i is a_t^i, and the element-wise * is \odot:
+
+.. math::
+
+    a_t = x_t W_x + h_{t-1} W_h + b
+    i_t = \sigma(a_t^i)
+    f_t = \sigma(a_t^f)
+    g_t = \tanh(a_t^g)
+    c_t = f_t \odot c_{t-1} + i_t \odot g_t
+    o_t = \sigma(a_t^o)
+    h_t = o_t \odot \tanh(c_t)
 
 A variant changes one of these lines (peepholes add ``p * c`` to a gate's
 pre-activation; CIFG sets ``f = 1 - i``; NFG ``f = 1``; NIG ``i = 1``; NOG

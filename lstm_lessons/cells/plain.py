@@ -1,4 +1,4 @@
-"""The standard LSTM step, plainly: one line per equation, forward beside backward.
+r"""The standard LSTM step, plainly: one line per equation, forward beside backward.
 
 This is the cell the book shows. The engine in :mod:`lstm_lessons.cells.lstm`
 computes the same step (and every variant) with in-place writes and switches,
@@ -16,11 +16,73 @@ b (4H,), and the four blocks of 4H columns in the order i, f, g, o.
     c = f * c_prev + i * g          cell state
     h = o * tanh(c)                 hidden state
 
-The backward pass runs the same lines from the bottom up; each line's local
-derivative sits beside it, as in CS231n's ``lstm_step_backward``.
+In the book's notation (step t's x, h_prev, c_prev are x_t, h_{t-1}, c_{t-1};
+a_i is a_t^i; the element-wise * is \odot), ``lstm_step_forward`` computes
 
-A variant that chapter 9 shows is written as the standard step with its one
-line changed: ``cifg_step_forward`` (f = 1 - i).
+.. math::
+
+    a_t = x_t W_x + h_{t-1} W_h + b
+    i_t = \sigma(a_t^i)
+    f_t = \sigma(a_t^f)
+    g_t = \tanh(a_t^g)
+    o_t = \sigma(a_t^o)
+    c_t = f_t \odot c_{t-1} + i_t \odot g_t
+    h_t = o_t \odot \tanh(c_t)
+
+The backward pass runs the same lines from the bottom up; each line's local
+derivative sits beside it, as in CS231n's ``lstm_step_backward``. Writing dv
+for dL/dv, and dc^future for the ``dc`` that reaches c_t from later steps,
+``lstm_step_backward`` computes
+
+.. math::
+
+    \mathrm{d}o = \mathrm{d}h \odot \tanh(c_t)
+    \mathrm{d}c = \mathrm{d}c^{\text{future}} + \mathrm{d}h \odot o_t \odot (1 - \tanh^2(c_t))
+    \mathrm{d}f = \mathrm{d}c \odot c_{t-1}
+    \mathrm{d}i = \mathrm{d}c \odot g_t
+    \mathrm{d}g = \mathrm{d}c \odot i_t
+    \mathrm{d}c_{t-1} = \mathrm{d}c \odot f_t
+    \mathrm{d}a^i = \mathrm{d}i \odot i_t (1 - i_t)
+    \mathrm{d}a^f = \mathrm{d}f \odot f_t (1 - f_t)
+    \mathrm{d}a^g = \mathrm{d}g \odot (1 - g_t^2)
+    \mathrm{d}a^o = \mathrm{d}o \odot o_t (1 - o_t)
+    \mathrm{d}x_t = \mathrm{d}a\, W_x^\top
+    \mathrm{d}h_{t-1} = \mathrm{d}a\, W_h^\top
+    \mathrm{d}W_x = x_t^\top \mathrm{d}a
+    \mathrm{d}W_h = h_{t-1}^\top \mathrm{d}a
+    \mathrm{d}b = \textstyle\sum_n \mathrm{d}a_n
+
+where da is the row [da^i, da^f, da^g, da^o] (N, 4H) and the sum for db runs
+over the batch.
+
+Variants that chapters 9 and 10 show are written as the standard step with
+their lines changed. ``cifg_step_forward`` couples the forget gate to the input
+gate (and so has no forget-gate block: three blocks i, g, o):
+
+.. math::
+
+    f_t = 1 - i_t
+
+``peephole_step_forward`` lets the gates read the cell state through p_i, p_f,
+p_o (H,); o reads the new state, so it is computed after c:
+
+.. math::
+
+    i_t = \sigma(a_t^i + p_i \odot c_{t-1})
+    f_t = \sigma(a_t^f + p_f \odot c_{t-1})
+    o_t = \sigma(a_t^o + p_o \odot c_t)
+
+Each peephole is one more path into a cell state, so ``peephole_step_backward``
+adds to the standard step's dc (written dc^std) and dc_{t-1}, and returns the
+peepholes' gradients:
+
+.. math::
+
+    \mathrm{d}c = \mathrm{d}c^{\text{std}} + \mathrm{d}a^o \odot p_o
+    \mathrm{d}c_{t-1} = \mathrm{d}c \odot f_t + \mathrm{d}a^i \odot p_i + \mathrm{d}a^f \odot p_f
+    \mathrm{d}p_i = \textstyle\sum_n (\mathrm{d}a^i \odot c_{t-1})_n
+    \mathrm{d}p_f = \textstyle\sum_n (\mathrm{d}a^f \odot c_{t-1})_n
+    \mathrm{d}p_o = \textstyle\sum_n (\mathrm{d}a^o \odot c_t)_n
 """
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""The simple (Elman) RNN in NumPy: forward beside backward, as pure functions.
+r"""The simple (Elman) RNN in NumPy: forward beside backward, as pure functions.
 
 Shapes: N batch size, T number of steps, D input size, H hidden size.
 Parameters: ``W_x`` (D, H), ``W_h`` (H, H), ``b`` (H,). One step is
@@ -7,9 +7,28 @@ Parameters: ``W_x`` (D, H), ``W_h`` (H, H), ``b`` (H,). One step is
     h = tanh(a)
 
 which is ``torch.nn.RNN`` with ``weight_ih_l0 = W_x.T``, ``weight_hh_l0 = W_h.T``
-and ``bias_ih_l0 + bias_hh_l0 = b``. The backward pass through T steps
-multiplies the gradient by ``diag(1 - h^2) W_h^T`` once per step, which is
-where vanishing and exploding gradients come from.
+and ``bias_ih_l0 + bias_hh_l0 = b``. In the book's notation (step t's x and
+h_prev are x_t and h_{t-1}):
+
+.. math::
+
+    a_t = x_t W_x + h_{t-1} W_h + b
+    h_t = \tanh(a_t)
+
+The backward pass through T steps multiplies the gradient by
+``diag(1 - h^2) W_h^T`` once per step, which is where vanishing and exploding
+gradients come from. Writing dv for dL/dv, with dh_t the gradient on h_t from
+outside (``dhs[t]``) plus the one handed back from step t + 1, ``rnn_backward``
+computes, going back from t = T to t = 1,
+
+.. math::
+
+    \mathrm{d}a_t = \mathrm{d}h_t \odot (1 - h_t^2)
+    \mathrm{d}h_{t-1} = \mathrm{d}a_t\, W_h^\top
+    \mathrm{d}x_t = \mathrm{d}a_t\, W_x^\top
+    \mathrm{d}W_x = \textstyle\sum_t x_t^\top \mathrm{d}a_t
+    \mathrm{d}W_h = \textstyle\sum_t h_{t-1}^\top \mathrm{d}a_t
+    \mathrm{d}b = \textstyle\sum_t \sum_n (\mathrm{d}a_t)_n
 """
 
 from typing import NamedTuple

@@ -1,4 +1,4 @@
-"""Which LSTM variant a cell computes, and which parameters that variant has.
+r"""Which LSTM variant a cell computes, and which parameters that variant has.
 
 A :class:`Variant` is a set of switches on the standard cell. Each switch
 changes one line of the cell (see :mod:`lstm_lessons.cells.lstm`):
@@ -13,6 +13,27 @@ changes one line of the cell (see :mod:`lstm_lessons.cells.lstm`):
     niaf          input_activation=False     g = a_g            (no tanh on the candidate)
     noaf          output_activation=False    h = o * c          (no tanh on the output)
     hard_sigmoid  gate_fn="hard_sigmoid"     sigma = hard sigmoid
+
+The same lines in the book's notation (a_t^i is the code's block a_i of the
+pre-activation, c_{t-1} its c_prev, and \odot its element-wise *), each of
+which replaces its line of the standard cell:
+
+.. math::
+
+    \text{peephole:}\quad i_t = \sigma(a_t^i + p_i \odot c_{t-1})
+    f_t = \sigma(a_t^f + p_f \odot c_{t-1})
+    o_t = \sigma(a_t^o + p_o \odot c_t)
+    \text{cifg:}\quad f_t = 1 - i_t
+    \text{nfg:}\quad f_t = 1
+    \text{nig:}\quad i_t = 1
+    \text{nog:}\quad o_t = 1
+    \text{niaf:}\quad g_t = a_t^g
+    \text{noaf:}\quad h_t = o_t \odot c_t
+    \text{hard sigmoid:}\quad \sigma(a) = \min(1, \max(0,\, s\,a + b))
+
+where s and b are the hard sigmoid's slope and offset (see
+:mod:`lstm_lessons.cells.activations`); the hard sigmoid replaces sigma in the
+three gates i, f, o, and the candidate keeps its tanh.
 
 NIG, NOG, NIAF, NOAF and the peephole, CIFG and NFG cells follow Greff et
 al. (2017), "LSTM: A Search Space Odyssey". Variants combine with ``+``, e.g.

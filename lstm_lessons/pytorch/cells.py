@@ -51,7 +51,7 @@ _AFFINE_GATES = {
 
 
 def engine_weights(v, weight_ih, weight_hh, bias, peep):
-    """The weights the engine runs with, from torch.nn's layout; any leading axes (E,).
+    r"""The weights the engine runs with, from torch.nn's layout; any leading axes (E,).
 
     ``weight_ih`` (..., G*H, D), ``weight_hh`` (..., G*H, H), ``bias`` (..., G*H),
     ``peep`` {"p_i": (..., H), ...} -> ``W_in`` (..., D, G*H), ``b`` (..., G*H),
@@ -60,6 +60,17 @@ def engine_weights(v, weight_ih, weight_hh, bias, peep):
     are the diagonal peephole weights, so one matmul adds ``p_i * c_prev`` and
     ``p_f * c_prev`` (K = H otherwise). The gate blocks come multiplied by the gate
     function's slope and shifted by its offset (see ``_AFFINE_GATES``).
+
+    That fold, for a gate function written as sigma(a) = rest(s a + beta): the
+    sigmoid has s = 1, beta = 0 and rest = sigmoid; the hard sigmoid its slope
+    and offset, and rest = clamp to [0, 1]. With W_x = weight_ih^T, W_h =
+    weight_hh^T and b = bias, each gate block (i, f, o, not the candidate's g)
+    of the engine's weights gives the argument of rest directly:
+
+    .. math::
+
+        \sigma(a) = \operatorname{rest}(s\,a + \beta)
+        s\,a_t + \beta = x_t\,(s\,W_x) + h_{t-1}\,(s\,W_h) + (s\,b + \beta)
     """
     H = weight_hh.shape[-1]
     slope, offset, _ = _AFFINE_GATES[v.gate_fn]
