@@ -14,6 +14,7 @@ browser that Playwright downloads). A page fails when
 - an image does not load, or has no alt text (``alt`` missing or empty);
 - math is left untypeset: a math element without MathJax's output (``mjx-container``) in it,
   or TeX delimiters (``\\(``, ``\\[``, ``$$``) left in the text outside code.
+- MathJax could not parse a formula's TeX, or met an unknown macro (it shows an error).
 
 Screenshots of a few pages (the first screen and a bit more) go to ``--screenshots``.
 Prints one line per problem and exits 1 if there is any.
@@ -72,6 +73,19 @@ async () => {
   }
   const untypeset = maths.filter(m => !m.querySelector('mjx-container'))
                          .map(m => m.textContent.trim().slice(0, 60));
+  // MathJax typesets TeX that it cannot parse as an error box (merror), and an unknown
+  // macro as its name in red (noundefined): both are found in its internal trees.
+  const texErrors = [];
+  if (mathjax) {
+    for (const item of MathJax.startup.document.math) {
+      let bad = false;
+      item.root.walkTree(node => {
+        if (node.isKind('merror') ||
+            (node.isKind('mtext') && node.attributes.get('mathcolor') === 'red')) bad = true;
+      });
+      if (bad) texErrors.push(item.math.trim().slice(0, 80));
+    }
+  }
   const leftovers = [];
   const skip = 'pre, code, script, style, textarea, mjx-container, .highlight';
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
@@ -87,7 +101,8 @@ async () => {
   const links = Array.from(document.querySelectorAll('a[href]')).map(a => a.href);
   const ids = Array.from(document.querySelectorAll('[id]')).map(e => e.id)
       .concat(Array.from(document.querySelectorAll('a[name]')).map(e => e.name));
-  return {mathCount: maths.length, mathjax, untypeset, leftovers, images, links, ids};
+  return {mathCount: maths.length, mathjax, untypeset, texErrors, leftovers, images, links,
+          ids};
 }
 """
 
@@ -212,6 +227,7 @@ def visit(base: str, paths: list[str], chromium: str) -> dict:
             if info["mathCount"] and not info["mathjax"]:
                 problems.append(f"{path}: math on the page, but MathJax did not load")
             problems += [f"{path}: math not typeset: {t!r}" for t in info["untypeset"]]
+            problems += [f"{path}: TeX error in math: {t!r}" for t in info["texErrors"]]
             problems += [f"{path}: TeX left in the text: {t!r}" for t in info["leftovers"]]
             for img in info["images"]:
                 rel = unquote(urlparse(img["src"]).path).lstrip("/")
