@@ -28,6 +28,27 @@ h_{t-1}, and the element-wise * is \odot:
 recurrent biases of ``torch.nn.GRU`` are folded into ``b``. With z in the role
 of f and 1 - z in the role of i, the update is the CIFG cell's ``c = f * c_prev
 + (1 - f) * g``, with no separate cell state and no output gate.
+
+The backward pass runs these lines in reverse. Writing dv for dL/dv, da^r,
+da^z, da^n for the gradients on the arguments of the three activations, and
+dh for the gradient on h_t:
+
+.. math::
+
+    \mathrm{d}n = \mathrm{d}h \odot (1 - z_t)
+    \mathrm{d}z = \mathrm{d}h \odot (h_{t-1} - n_t)
+    \mathrm{d}a^n = \mathrm{d}n \odot (1 - n_t^2)
+    \mathrm{d}a^r = \mathrm{d}a^n \odot m_t \odot r_t (1 - r_t)
+    \mathrm{d}a^z = \mathrm{d}z \odot z_t (1 - z_t)
+    \mathrm{d}a^x = [\mathrm{d}a^r, \mathrm{d}a^z, \mathrm{d}a^n]
+    \mathrm{d}a^h = [\mathrm{d}a^r, \mathrm{d}a^z, \mathrm{d}a^n \odot r_t]
+    \mathrm{d}x_t = \mathrm{d}a^x\, W_x^\top
+    \mathrm{d}h_{t-1} = \mathrm{d}h \odot z_t + \mathrm{d}a^h\, W_h^\top
+
+da^x and da^h are the code's ``dax`` and ``dah`` (N, 3H): the reset gate
+multiplies the whole recurrent part m_t, so the n block of the recurrent side
+(and b_hn) gets da^n * r_t where the input side gets da^n. dW_x, db come from
+da^x and dW_h, db_hn from da^h.
 """
 
 from typing import NamedTuple
