@@ -57,9 +57,11 @@ def _math_block(lines, start):
 
 
 def _literal_block(lines):
+    # "code:: text", not "::": a plain "::" block is highlighted as Python, which colours
+    # the prose's "with", "for" and "in" as keywords.
     if not any(line.strip() for line in lines):
         return []
-    return ["::", "", *("    " + line for line in lines), ""]
+    return [".. code:: text", "", *("    " + line for line in lines), ""]
 
 
 def render(lines):
