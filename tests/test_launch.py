@@ -338,7 +338,7 @@ NAME = r"[A-Za-z0-9_.-]+"
 # (pattern, what its groups are): each finds a reference to a GitHub repository.
 REPOSITORY_URLS = [
     (re.compile(rf"github\.com/({NAME})/({NAME})(?:/(?:blob|tree)/([^/\s]+))?"), "github"),
-    (re.compile(rf"git\+https?://github\.com/({NAME})/({NAME})@([^\s\"'#]+)"), "pip"),
+    (re.compile(rf"git\+https?://github\.com/({NAME})/({NAME})@([^\s\"'#`)\]]+)"), "pip"),
     (re.compile(rf"/v2/gh/({NAME})/({NAME})/([^/?\s]+)"), "binder"),
     (re.compile(rf"colab\.research\.google\.com/github/({NAME})/({NAME})/blob/([^/\s]+)"), "colab"),
     (re.compile(rf"raw\.githubusercontent\.com/({NAME})/({NAME})/([^/\s]+)"), "raw"),
@@ -378,6 +378,7 @@ def test_the_scanner_finds_other_repositories_and_branches():
         [
             f"git clone https://{hub}/someone/course.git",  # the setting: fine
             f"%pip install git+https://{hub}/someone/course.git@spring",  # fine
+            f"`%pip install git+https://{hub}/someone/course.git@spring`.",  # fine
             f"https://{hub}/old-org/course/blob/spring/x.md",
             f"%pip install git+https://{hub}/someone/course.git@main",
             "https://mybinder.org/v2/gh/someone/course/main?urlpath=tree/x.ipynb",
@@ -422,11 +423,19 @@ def test_every_repository_url_in_the_repository_is_the_configured_one():
 
 
 def test_the_hand_written_install_urls_are_covered_by_the_scan():
-    """The scan sees the places the setting is copied to by hand (if they move, update it)."""
-    org, repo, _ = repository_setting()
+    """The scan sees the places the setting is copied to by hand (if they move, update this).
+
+    The exercises' install cells name the branch too, so that a notebook installs the package
+    of the branch it was published from, and changing the branch fails the scan.
+    """
+    org, repo, branch = repository_setting()
     url = f"https://github.com/{org}/{repo}.git"
-    places = ["README.md", "book/intro.md", "exercises_src/ch01_simple_rnn.md"]
-    places += ["exercises/ch01_simple_rnn.ipynb", "solutions/ch01_simple_rnn.ipynb"]
     texts = dict(repository_files())
-    for place in places:
+    for place in ["README.md", "book/intro.md"]:
         assert url in texts[place], place
+    masters = sorted(p.stem for p in (ROOT / "exercises_src").glob("*.md"))
+    assert masters
+    for stem in masters:
+        places = [f"exercises_src/{stem}.md", f"exercises/{stem}.ipynb", f"solutions/{stem}.ipynb"]
+        for place in places:
+            assert f"git+{url}@{branch}" in texts[place], place
