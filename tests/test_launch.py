@@ -326,6 +326,38 @@ def test_the_install_cell_is_valid_ipython_and_does_nothing_off_colab(copies):
         assert "get_ipython" not in namespace
 
 
+def test_on_colab_the_install_cell_clones_installs_and_moves_into_book(copies, monkeypatch):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    class Shell:
+        def __init__(self):
+            self.calls = []
+
+        def system(self, command):
+            self.calls.append(("!", command))
+
+        def run_line_magic(self, name, line, _stack_depth=1):
+            self.calls.append((f"%{name}", line))
+
+    monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
+    shell = Shell()
+    first = build_notebooks.colab_cell_source(*build_notebooks.repository_setting(), "myst-nb==9")
+    exec(TransformerManager().transform_cell(first), {"get_ipython": lambda: shell})
+    url, branch = build_notebooks.repository_setting()
+    clone = build_notebooks.CLONE_DIR
+    assert shell.calls == [
+        ("!", f"git clone --quiet --depth 1 --branch {branch} {url}.git {clone}"),
+        ("%pip", f'install --quiet {clone} "myst-nb==9"'),
+        ("%cd", f"{clone}/book"),
+    ]
+    import nbformat
+
+    real = build_notebooks.colab_cell_source(url, branch, build_notebooks.pinned("myst-nb"))
+    assert {nbformat.reads(text, as_version=4).cells[0].source for text in copies.values()} == {
+        real
+    }
+
+
 # --- One repository setting ---------------------------------------------------------------
 
 # Repositories other than the course's that a file may link to (none yet). Add one here when
