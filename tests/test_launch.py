@@ -365,8 +365,8 @@ def test_on_colab_the_install_cell_clones_installs_and_moves_into_book(copies, m
 # Repositories other than the course's that a file may link to (none yet). Add one here when
 # the text cites another project's repository.
 THIRD_PARTY = set()
-# This file, whose examples name other repositories on purpose.
-NOT_SCANNED = {"tests/test_launch.py"}
+# This file and the mutation list, whose examples and mutants name other repositories on purpose.
+NOT_SCANNED = {"tests/test_launch.py", "tools/mutations.txt"}
 
 NAME = r"[A-Za-z0-9_.-]+"
 # (pattern, what its groups are): each finds a reference to a GitHub repository.
@@ -427,12 +427,30 @@ def test_the_scanner_finds_other_repositories_and_branches():
     ]
 
 
-def repository_files():
+# Folders that hold no file of the repository (where git cannot list them: a copy without .git).
+NOT_IN_REPOSITORY = {"_build", "__pycache__", "venv", "node_modules"}
+
+
+def repository_paths():
+    """The repository's files: what git tracks or would add; without git, the tree's files."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    for rel in sorted(set(listed.split("\0")) - {""}):
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    if listed.returncode == 0 and listed.stdout:
+        return sorted(set(listed.stdout.split("\0")) - {""})
+    return sorted(
+        path.relative_to(ROOT).as_posix()
+        for path in ROOT.rglob("*")
+        if not any(
+            part.startswith(".") or part in NOT_IN_REPOSITORY or part.endswith(".egg-info")
+            for part in path.relative_to(ROOT).parts[:-1]
+        )
+    )
+
+
+def repository_files():
+    for rel in repository_paths():
         path = ROOT / rel
         if path.is_file() and path.stat().st_size < 5_000_000:
             try:
