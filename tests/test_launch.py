@@ -156,6 +156,16 @@ def test_without_a_copy_the_colab_button_goes_and_a_warning_says_why():
     assert list(launch_buttons(context)) == ["Binder", "Live Code"]
 
 
+def test_a_bad_repository_setting_drops_the_button_with_a_warning():
+    context = theme_buttons("book/ch01_simple_rnn", ".md")
+    options = {**OPTIONS, "repository_url": "https://example.org/course"}
+    problem = sphinx_launch.point_colab_at_copies(
+        options, "book/ch01_simple_rnn", ".md", lambda p: True, context
+    )
+    assert "no Colab button" in problem and "must look like https://github.com/" in problem
+    assert list(launch_buttons(context)) == ["Binder", "Live Code"]
+
+
 def test_an_ipynb_page_keeps_the_themes_colab_button():
     context = theme_buttons("exercises/ch01_simple_rnn", ".ipynb")
     before = copy.deepcopy(context)

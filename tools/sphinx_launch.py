@@ -104,8 +104,13 @@ def point_colab_at_copies(theme_options, pagename, source_suffix, copy_exists, c
     if pagename.startswith(f"{SOURCE_DIR}/"):
         copy = repo_path(theme_options, copy_path(pagename))
         if copy_exists(copy):
+            try:
+                url = launch_url("colab", theme_options, copy)
+            except ValueError as error:
+                buttons[:] = [b for b in buttons if b.get("text") != "Colab"]
+                return f"{pagename}: no Colab button: {error}"
             for button in colab:
-                button["url"] = launch_url("colab", theme_options, copy)
+                button["url"] = url
             return None
     buttons[:] = [b for b in buttons if b.get("text") != "Colab"]
     return (
@@ -146,7 +151,7 @@ class LaunchRole(ReferenceRole):
         for part in (page_dir / target).parts:
             if part == "..":
                 if not parts:
-                    return self._fail(f"{self.target!r} leaves the repository")
+                    return self._fail(f"{self.target!r} leaves the book's folder")
                 parts.pop()
             elif part != ".":
                 parts.append(part)
