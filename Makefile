@@ -48,7 +48,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 START = t0=$$(date +%s%N); echo "==> $@"
 STOP = ms=$$((($$(date +%s%N) - t0) / 1000000)); printf '==> %s: %d.%03d s\n' "$@" $$((ms / 1000)) $$((ms % 1000))
 
-.PHONY: help install book test lint unit nbval browser benchmarks exercises clean distclean
+.PHONY: help install book test lint unit nbval browser benchmarks exercises notebooks clean distclean
 
 help:
 	@echo "make book       install into $(VENV) and build the book into $(BUILD_DIR)/html"
@@ -59,6 +59,7 @@ help:
 	@echo "make benchmarks rerun benchmarks/bench_lstm.py into the JSON the Benchmarks page reads"
 	@echo "make install    only create $(VENV) and install requirements.txt and the package"
 	@echo "make exercises  rebuild exercises/, solutions/ and the public checks from exercises_src/"
+	@echo "make notebooks  rewrite notebooks/, the chapters' .ipynb copies that Colab opens"
 	@echo "make clean      remove $(BUILD_DIR)"
 	@echo "make distclean  remove $(BUILD_DIR) and $(VENV)"
 	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV)"
@@ -160,6 +161,14 @@ benchmarks: $(STAMP)
 exercises: $(STAMP)
 	@$(START); \
 	$(BIN)/python tools/build_exercises.py; \
+	$(STOP)
+
+# Writes notebooks/<name>.ipynb, the copy of each Markdown notebook book/<name>.md that a
+# chapter's Colab button opens, with a first cell that installs the course on Colab from the
+# repository named in _config.yml; tests/test_launch.py fails until they match.
+notebooks: $(STAMP)
+	@$(START); \
+	$(BIN)/python tools/build_notebooks.py; \
 	$(STOP)
 
 clean:

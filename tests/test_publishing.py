@@ -69,11 +69,22 @@ def config():
 
 def test_every_launch_button_and_live_code_are_on(config):
     buttons = config["launch_buttons"]
-    for key in ("binderhub_url", "colab_url", "jupyterhub_url"):
+    for key in ("binderhub_url", "colab_url"):
         assert buttons.get(key, "").startswith("https://"), key
     assert buttons.get("thebe") is True
+    assert "sphinx_launch" in config["sphinx"]["local_extensions"]
     assert config["html"]["use_download_button"] is True
     assert config["repository"]["url"].startswith("https://github.com/")
+
+
+def test_jupyterhub_is_opt_in_and_documented(config):
+    """No button to a hub that does not exist: an instructor sets their own (README)."""
+    hub = config["launch_buttons"].get("jupyterhub_url")
+    assert hub is None or hub.startswith("https://"), hub
+    text = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    assert re.search(r"^  # jupyterhub_url: https://", text, flags=re.MULTILINE)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "jupyterhub_url" in readme and "nbgitpuller" in readme
 
 
 def test_math_is_bundled_not_loaded_from_a_cdn(config):

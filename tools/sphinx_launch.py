@@ -1,0 +1,179 @@
+"""Sphinx extension: launch links built from the one repository setting of ``_config.yml``.
+
+Jupyter Book passes ``repository.url``/``branch`` and ``launch_buttons`` to the theme as
+``html_theme_options["repository_url"]``, ``["repository_branch"]`` and ``["launch_buttons"]``;
+every URL below is made from those, so changing the setting changes every link.
+
+- Roles for the text: ``{binder}`../exercises/ch01_simple_rnn.ipynb``` and ``{colab}`...```
+  give links named "Binder" and "Colab" that open that file of the repository
+  (``{colab}`open it in Colab <../exercises/x.ipynb>``` sets the text). The path is relative
+  to the page, like ``{download}``; a path to a missing file, or a role whose service is not
+  configured, is a warning (an error under ``-W``).
+- The Colab button of a page written as MyST Markdown: Colab opens only ``.ipynb`` files, so
+  the theme's button (``.../blob/<branch>/book/ch01.md``) is pointed at the page's committed
+  notebook copy, ``notebooks/ch01.ipynb``, which ``tools/build_notebooks.py`` writes. A Markdown
+  notebook page without a copy loses its Colab button, with a warning.
+"""
+
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from docutils import nodes
+from sphinx.util import logging
+from sphinx.util.docutils import ReferenceRole
+
+logger = logging.getLogger(__name__)
+
+# Where tools/build_notebooks.py writes the notebook copy of book/<name>.md, from the repository.
+COPY_DIR = "notebooks"
+SOURCE_DIR = "book"
+# The classic Notebook interface opens a file under tree/, JupyterLab under lab/tree/.
+INTERFACE_PREFIX = {"classic": "tree", "jupyterlab": "lab/tree"}
+SERVICE_KEY = {"binder": "binderhub_url", "colab": "colab_url"}
+SERVICE_NAME = {"binder": "Binder", "colab": "Colab"}
+
+
+def repository(theme_options):
+    """(org, repo, branch) of the GitHub repository in the theme options."""
+    url = str(theme_options.get("repository_url") or "").rstrip("/").removesuffix(".git")
+    prefix = "https://github.com/"
+    parts = url.removeprefix(prefix).split("/")
+    if not url.startswith(prefix) or len(parts) != 2 or not all(parts):
+        raise ValueError(
+            f"repository.url in _config.yml must look like {prefix}<org>/<repo>, got {url!r}"
+        )
+    branch = theme_options.get("repository_branch") or "main"
+    return parts[0], parts[1], branch
+
+
+def launch_url(service, theme_options, path):
+    """The URL that opens ``path`` (relative to the repository root) on Binder or Colab."""
+    if service not in SERVICE_KEY:
+        raise ValueError(f"service must be one of {sorted(SERVICE_KEY)}, got {service!r}")
+    buttons = theme_options.get("launch_buttons") or {}
+    base = str(buttons.get(SERVICE_KEY[service]) or "").rstrip("/")
+    if not base:
+        raise ValueError(f"launch_buttons.{SERVICE_KEY[service]} is not set in _config.yml")
+    org, repo, branch = repository(theme_options)
+    path = quote(str(path).lstrip("/"))
+    if service == "colab":
+        return f"{base}/github/{org}/{repo}/blob/{branch}/{path}"
+    interface = buttons.get("notebook_interface", "classic")
+    if interface not in INTERFACE_PREFIX:
+        raise ValueError(
+            f"launch_buttons.notebook_interface must be one of {sorted(INTERFACE_PREFIX)}, "
+            f"got {interface!r}"
+        )
+    return f"{base}/v2/gh/{org}/{repo}/{branch}?urlpath={INTERFACE_PREFIX[interface]}/{path}"
+
+
+def repo_path(theme_options, path):
+    """``path`` (relative to the book's root) relative to the repository's root."""
+    prefix = str(theme_options.get("path_to_docs") or "").strip("/")
+    return f"{prefix}/{path}" if prefix else str(path)
+
+
+def copy_path(pagename):
+    """The repository path of the copy of ``book/<name>``: ``notebooks/<name>.ipynb``."""
+    name = PurePosixPath(pagename)
+    if name.parts[0] != SOURCE_DIR or len(name.parts) < 2:
+        raise ValueError(f"only pages under {SOURCE_DIR}/ have notebook copies, got {pagename!r}")
+    return PurePosixPath(COPY_DIR, *name.parts[1:]).with_suffix(".ipynb").as_posix()
+
+
+def _launch_group(context):
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "launch-buttons":
+            return button
+    return None
+
+
+def point_colab_at_copies(theme_options, pagename, source_suffix, copy_exists, context):
+    """Repoint (or, without a copy, drop) the Colab button of a Markdown notebook page.
+
+    Returns a warning for the page, or None. ``copy_exists(path)`` says whether the
+    repository holds ``path``.
+    """
+    group = _launch_group(context)
+    if group is None or source_suffix != ".md":
+        return None
+    buttons = group["buttons"]
+    colab = [b for b in buttons if b.get("text") == "Colab"]
+    if not colab:
+        return None
+    if pagename.startswith(f"{SOURCE_DIR}/"):
+        copy = repo_path(theme_options, copy_path(pagename))
+        if copy_exists(copy):
+            try:
+                url = launch_url("colab", theme_options, copy)
+            except ValueError as error:
+                buttons[:] = [b for b in buttons if b.get("text") != "Colab"]
+                return f"{pagename}: no Colab button: {error}"
+            for button in colab:
+                button["url"] = url
+            return None
+    buttons[:] = [b for b in buttons if b.get("text") != "Colab"]
+    return (
+        f"{pagename}: Colab cannot open a .md notebook and there is no notebook copy of it; "
+        "run `make notebooks` (tools/build_notebooks.py) and commit the copy"
+    )
+
+
+def _html_page_context(app, pagename, templatename, context, doctree):
+    if doctree is None or pagename not in app.env.all_docs:
+        return
+    options = app.config.html_theme_options
+    prefix = repo_path(options, "").strip("/")
+    repo_root = Path(app.srcdir).joinpath(*[".."] * len(PurePosixPath(prefix).parts))
+    problem = point_colab_at_copies(
+        options,
+        pagename,
+        Path(app.env.doc2path(pagename)).suffix,
+        lambda path: (repo_root / path).is_file(),
+        context,
+    )
+    if problem:
+        logger.warning(problem, location=pagename)
+
+
+class LaunchRole(ReferenceRole):
+    """``{binder}`path``` / ``{colab}`path```: a link that opens a file of the repository."""
+
+    def __init__(self, service):
+        super().__init__()
+        self.service = service
+
+    def run(self):
+        env = self.env
+        page_dir = PurePosixPath(env.docname).parent
+        target = PurePosixPath(self.target)
+        parts = []
+        for part in (page_dir / target).parts:
+            if part == "..":
+                if not parts:
+                    return self._fail(f"{self.target!r} leaves the book's folder")
+                parts.pop()
+            elif part != ".":
+                parts.append(part)
+        rel = "/".join(parts)
+        if not (Path(env.srcdir) / rel).is_file():
+            return self._fail(f"{self.target!r} is not a file of the book ({rel})")
+        options = env.config.html_theme_options
+        try:
+            url = launch_url(self.service, options, repo_path(options, rel))
+        except ValueError as error:
+            return self._fail(str(error))
+        title = self.title if self.has_explicit_title else SERVICE_NAME[self.service]
+        return [nodes.reference(self.rawtext, title, refuri=url)], []
+
+    def _fail(self, message):
+        logger.warning(f"{{{self.service}}} role: {message}", location=self.get_location())
+        return [nodes.inline(self.rawtext, self.title)], []
+
+
+def setup(app):
+    for service in SERVICE_KEY:
+        app.add_role(service, LaunchRole(service))
+    # After sphinx-book-theme's add_launch_buttons (priority 501) has made the buttons.
+    app.connect("html-page-context", _html_page_context, priority=600)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
