@@ -5,4 +5,6 @@
     loop    train() and evaluate(): Adam or SGD, clipping, a history of the run
     harness the one recipe of every experiment: seeded fit, batch seeds, held-out seed
     ensemble  E LSTMs stacked along a model axis, trained at once, each as if alone
+    wide    E standard models side by side in one wide block-diagonal layer (pays for the
+            simple RNN and the GRU, whose fused PyTorch layers are overhead-bound)
 """
