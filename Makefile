@@ -27,7 +27,8 @@ PACKAGE_FILES := $(shell find lstm_lessons -type f -not -path '*/__pycache__/*' 
 FRESH ?=
 # Notebooks executed, and test files run, at once: one per core (2 on CI). JOBS=1 runs
 # everything one at a time, as a reader's `make book` on a laptop may prefer.
-JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+# (nproc obeys OMP_NUM_THREADS, which this Makefile sets to 1 below: not here.)
+JOBS ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1)
 # With JOBS processes on the cores already, each runs torch, OpenMP and BLAS on one thread:
 # measured on 2 cores, chapters 1 and 2 executed side by side took 79 s with the default two
 # threads each and 68 s with one; the unit tests 193 and 185 s. A value set in the
@@ -117,7 +118,7 @@ test: $(STAMP)
 	mkdir -p $(BUILD_DIR); rm -f $(BROWSER_INSTALL).rc; \
 	{ rc=0; bash tools/install_browser.sh > $(BROWSER_INSTALL).log 2>&1 || rc=$$?; \
 	  echo $$rc > $(BROWSER_INSTALL).rc; } & \
-	$(MAKE) --no-print-directory FRESH=1 BROWSER_INSTALLING=1 lint unit book nbval browser; \
+	$(MAKE) --no-print-directory JOBS=$(JOBS) FRESH=1 BROWSER_INSTALLING=1 lint unit book nbval browser; \
 	$(STOP)
 
 lint: $(STAMP)
