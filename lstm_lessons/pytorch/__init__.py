@@ -1,6 +1,7 @@
 """The PyTorch twins of the NumPy cells, and the one conversion between the two layouts.
 
     cells      LSTM (every variant) and GRU modules with torch.nn's parameter names
+    sequence   the engine over a whole sequence, with a hand-written backward pass
     convert    to_torch / from_torch: NumPy parameters <-> torch state dicts
     agreement  how closely the NumPy cell matches torch.nn.LSTM over a sequence
 """

@@ -11,8 +11,10 @@ unchanged. Peephole cells add ``peephole_i_l0``, ``peephole_f_l0`` and
 
 :func:`lstm_cell` is the one in :mod:`lstm_lessons.cells.lstm`, line for line
 but for shortcuts for speed (see its docstring and :func:`engine_weights`): this
-is an engine, tested against the NumPy cells. Both take any leading axes, so
-:mod:`lstm_lessons.training.ensemble` runs E stacked models through them.
+is an engine, tested against the NumPy cells. :mod:`lstm_lessons.pytorch.sequence`
+runs it over the steps as one autograd operation with a hand-written backward
+pass. All of them take any leading axes, so :mod:`lstm_lessons.training.ensemble`
+runs E stacked models through them.
 """
 
 import math
@@ -22,6 +24,7 @@ from torch import nn
 
 from ..cells.activations import HARD_SIGMOID_OFFSET, HARD_SIGMOID_SLOPE
 from ..cells.variants import get_variant
+from .sequence import run_sequence
 
 
 def _clip01(a):
@@ -96,7 +99,7 @@ def engine_weights(v, weight_ih, weight_hh, bias, peep):
     )
 
 
-def lstm_cell(a, c_prev, p_o, v):
+def lstm_cell(a, c_prev, p_o, v, parts=False):
     """The cell's equations from the pre-activation on: h, c (..., H); any leading axes.
 
     ``a`` (..., G*H) already holds the peephole terms of i and f, and its gate
@@ -105,12 +108,16 @@ def lstm_cell(a, c_prev, p_o, v):
     (wasted on g's block), gives i, f and o. The models are so small that each
     torch operation costs more in overhead than in arithmetic: fewer of them is
     what makes this engine fast. Otherwise the lines are those of
-    :mod:`lstm_lessons.cells.lstm`.
+    :mod:`lstm_lessons.cells.lstm`. ``parts=True`` also returns what the backward
+    pass of :mod:`lstm_lessons.pytorch.sequence` reads: ``(y, g, o, tc)``, the gate
+    function over all blocks, the candidate, the output gate (None without one) and
+    the squashed cell state.
     """
     H = c_prev.shape[-1]
     gate_fn = _AFFINE_GATES[v.gate_fn][2]
+    y = gate_fn(a)
     blk = dict(zip(v.gates, a.split(H, dim=-1), strict=True))
-    gates = dict(zip(v.gates, gate_fn(a).split(H, dim=-1), strict=True))
+    gates = dict(zip(v.gates, y.split(H, dim=-1), strict=True))
     i = gates["i"] if v.input_gate else 1.0
     if v.cifg:
         f = 1.0 - i
@@ -120,9 +127,11 @@ def lstm_cell(a, c_prev, p_o, v):
     c = torch.addcmul(f * c_prev, i, g) if v.input_gate else f * c_prev + g
     if v.peephole and v.output_gate:
         gates["o"] = gate_fn(torch.addcmul(blk["o"], p_o, c))  # o reads c_t
-    o = gates["o"] if v.output_gate else 1.0
+    o = gates["o"] if v.output_gate else None
     tc = torch.tanh(c) if v.output_activation else c
-    h = o * tc
+    h = tc if o is None else o * tc
+    if parts:
+        return h, c, (y, g, o, tc)
     return h, c
 
 
@@ -182,16 +191,10 @@ class LSTM(nn.Module):
             self.variant, self.weight_ih_l0, self.weight_hh_l0,
             self.bias_ih_l0 + self.bias_hh_l0, self.peepholes(),
         )
-        reads_c = W_rec.shape[0] > self.hidden_size
         # All steps' input projections in one matmul, as in the NumPy cell.
         ax = x @ W_in + b  # (T, N, G*H)
-        outputs = []
-        # unbind, not ax[t]: each ax[t] would cost a zero-filled (T, N, G*H) gradient in backward.
-        for ax_t in ax.unbind(0):
-            hc = torch.cat([h, c], dim=1) if reads_c else h  # (N, K)
-            h, c = lstm_cell(torch.addmm(ax_t, hc, W_rec), c, p_o, self.variant)
-            outputs.append(h)
-        return torch.stack(outputs), (h.unsqueeze(0), c.unsqueeze(0))
+        out, c = run_sequence(lstm_cell, ax, h, c, W_rec, p_o, self.variant)
+        return out, (out[-1].unsqueeze(0), c.unsqueeze(0))
 
 
 class GRU(nn.Module):

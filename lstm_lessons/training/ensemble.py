@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..pytorch.cells import engine_weights, lstm_cell
+from ..pytorch.sequence import run_sequence
 from .loop import LOSSES, History
 from .model import SequenceModel
 
@@ -128,20 +129,15 @@ class Ensemble(nn.Module):
         ax = x @ W_in + b.unsqueeze(1)  # (T, E, N, G*H)
         N = ax.shape[2]
         h = c = ax.new_zeros(E, N, H)
-        reads_c = W_rec.shape[1] > H
-        outputs = []
-        for ax_t in ax.unbind(0):
-            hc = torch.cat([h, c], dim=2) if reads_c else h  # (E, N, K)
-            h, c = lstm_cell(torch.baddbmm(ax_t, hc, W_rec), c, p_o, self.variant)
-            outputs.append(h)
+        out, _ = run_sequence(lstm_cell, ax, h, c, W_rec, p_o, self.variant)  # (T, E, N, H)
         if self.readout_mode == "last":
-            top = h  # (E, N, H)
+            top = out[-1]  # (E, N, H)
         else:
-            top = torch.stack(outputs, dim=1).flatten(1, 2)  # (E, T*N, H)
+            top = out.transpose(0, 1).flatten(1, 2)  # (E, T*N, H)
         out = torch.baddbmm(self.readout_bias.unsqueeze(1), top,
                             self.readout_weight.transpose(1, 2))
         if self.readout_mode == "all":
-            out = out.view(E, len(outputs), N, -1)
+            out = out.view(E, x.shape[0], N, -1)
         return out
 
 
