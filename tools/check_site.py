@@ -63,7 +63,9 @@ async () => {
   let mathjax = null;
   if (maths.length > 0) {
     const ready = () => window.MathJax && MathJax.startup && MathJax.startup.promise;
-    for (let i = 0; i < 200 && !ready(); i++) await new Promise(r => setTimeout(r, 50));
+    // Wait (up to 10 s) only where a MathJax script is on the page: without one it cannot come.
+    const script = Array.from(document.scripts).some(s => /mathjax/i.test(s.src || s.id));
+    for (let i = 0; script && i < 200 && !ready(); i++) await new Promise(r => setTimeout(r, 50));
     if (ready()) {
       await MathJax.startup.promise;
       mathjax = true;

@@ -94,8 +94,7 @@ class _Sequence(torch.autograd.Function):
         K = o * dtc
         if v.peephole and v.output_gate:
             K = K + p_o * TC * do_da  # o reads c_t: a_o gains p_o * c_t
-        blocks = []  # M, block by block, and which of dc, dh each block multiplies
-        uses_dh = []
+        blocks = []  # M, block by block
         for k in v.gates:
             if k == "i":
                 blocks.append(((G - C_prev) if v.cifg else G) * _gate_grad(v, i))
@@ -106,26 +105,31 @@ class _Sequence(torch.autograd.Function):
                 blocks.append((i * dg).expand_as(G))
             else:
                 blocks.append(TC * do_da)
-            uses_dh.append(k == "o")
         M = torch.cat(blocks, dim=-1)
-        F = f.expand_as(C_prev) if v.cifg or v.forget_gate else None  # NFG: f = 1
-        K = K.expand_as(C_prev)
+        dax = torch.empty_like(M)
+        # dc feeds every block but o's, which comes last: those n_c blocks are one product of
+        # dc with M, written straight into dax. Per-step views are made once, here.
+        n_c = len(v.gates) - v.output_gate
+        M_c, da_c = (z[..., : n_c * H].unflatten(-1, (n_c, H)).unbind(0) for z in (M, dax))
+        if v.output_gate:
+            M_o, da_o = (z[..., n_c * H :].unbind(0) for z in (M, dax))
+        F = f.expand_as(C_prev).unbind(0) if v.cifg or v.forget_gate else None  # NFG: f = 1
+        K = K.expand_as(C_prev).unbind(0)
+        d_out = d_out.unbind(0)
+        da = dax.unbind(0)
 
-        W_rec_T = W_rec.transpose(-1, -2)
-        dh = torch.zeros_like(C_prev[0])
-        dc = torch.zeros_like(C_prev[0]) if d_c_last is None else d_c_last
-        d_out = torch.zeros_like(TC) if d_out is None else d_out
-        das = [None] * T
+        W_rec_T = W_rec.transpose(-1, -2).contiguous()
+        dh = d_out[T - 1]
+        dc = d_c_last
         for t in range(T - 1, -1, -1):
-            dh = dh + d_out[t]
             dc = torch.addcmul(dc, dh, K[t])
-            da = torch.cat([dh if u else dc for u in uses_dh], dim=-1) * M[t]
-            das[t] = da
-            dhc = da @ W_rec_T
-            dh = dhc[..., :H]
-            carried = dc * F[t] if F is not None else dc
+            torch.mul(M_c[t], dc.unsqueeze(-2), out=da_c[t])
+            if v.output_gate:
+                torch.mul(M_o[t], dh, out=da_o[t])
+            dhc = da[t] @ W_rec_T
+            carried = dc if F is None else dc * F[t]
             dc = carried + dhc[..., H:] if ctx.reads_c else carried
-        dax = torch.stack(das)
+            dh = dhc[..., :H] + d_out[t - 1] if t > 0 else dhc[..., :H]
         dW_rec = _flat(ctx.ins).transpose(-1, -2) @ _flat(dax)
         dp_o = None
         if v.peephole and v.output_gate:

@@ -126,7 +126,15 @@ class Ensemble(nn.Module):
         W_in, b, W_rec, p_o = engine_weights(
             self.variant, self.weight_ih, self.weight_hh, self.bias_ih + self.bias_hh, peep
         )
-        ax = x @ W_in + b.unsqueeze(1)  # (T, E, N, G*H)
+        if x.shape[1] == 1:
+            # One batch for all models: one (T*N, D) @ (D, E*G*H) product. Broadcasting x over
+            # the models instead makes autograd sum a (T, E, D, G*H) gradient over T.
+            T, _, N, D = x.shape
+            W_all = W_in.transpose(0, 1).flatten(1)  # (D, E*G*H)
+            ax = (x.reshape(T * N, D) @ W_all).view(T, N, E, -1).transpose(1, 2)
+            ax = ax + b.unsqueeze(1)  # (T, E, N, G*H)
+        else:
+            ax = torch.einsum("tend,edg->teng", x, W_in) + b.unsqueeze(1)  # (T, E, N, G*H)
         N = ax.shape[2]
         h = c = ax.new_zeros(E, N, H)
         out, _ = run_sequence(lstm_cell, ax, h, c, W_rec, p_o, self.variant)  # (T, E, N, H)
