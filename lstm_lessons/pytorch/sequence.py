@@ -13,20 +13,20 @@ equations below, for every variant), regrouped: with the stored values of step t
 
 .. math::
 
-    \delta c_t = \delta c^{\rightarrow}_t + \delta h_t \odot K_t,
-    \quad K_t = o_t \odot \tanh'(c_t) + p_o \odot \tanh(c_t) \odot \sigma'_o
-
-    \delta a_t = [\delta c_t, \delta c_t, \delta c_t, \delta h_t] \odot M_t,
-    \quad M_t = [g_t \odot \sigma'_i,\; c_{t-1} \odot \sigma'_f,\; i_t \odot \tanh'(g_t),\;
-    \tanh(c_t) \odot \sigma'_o]
-
-    [\delta h_{t-1}, \delta c^{\rightarrow}_{t-1}] = \delta a_t\, W_{\mathrm{rec}}^\top
-    + [\delta h^{\mathrm{out}}_{t-1},\; \delta c_t \odot f_t]
+    \delta c_t = \delta c^{\rightarrow}_t + \delta h_t \odot K_t
+    K_t = o_t \odot \tanh'(c_t) + p_o \odot \tanh(c_t) \odot \sigma'_o
+    \delta a_t = [\delta c_t, \delta c_t, \delta c_t, \delta h_t] \odot [M^i_t, M^f_t, M^g_t, M^o_t]
+    M^i_t = g_t \odot \sigma'_i, \quad M^f_t = c_{t-1} \odot \sigma'_f
+    M^g_t = i_t \odot \tanh'(g_t), \quad M^o_t = \tanh(c_t) \odot \sigma'_o
+    \delta h_{t-1} = \delta h^{\mathrm{out}}_{t-1} + (\delta a_t\, W_{\mathrm{rec}}^\top)_h
+    \delta c^{\rightarrow}_{t-1} = \delta c_t \odot f_t + (\delta a_t\, W_{\mathrm{rec}}^\top)_c
 
 where :math:`\sigma'` is the gate function's derivative at the gate's value and the
-variants change K, M and f as their one line changes the cell (CIFG: f = 1 - i, so the
-i block of M is :math:`(g_t - c_{t-1}) \odot \sigma'_i`; a gate that is absent is 1 and
-has no block). K and M are computed for all t before the loop. The weight gradients are
+variants change K, M and f as their one line changes the cell (CIFG: f = 1 - i, so
+:math:`M^i_t = (g_t - c_{t-1}) \odot \sigma'_i`; a gate that is absent is 1 and has no
+block). The subscripts h and c are the rows of the product that belong to
+:math:`h_{t-1}` and, where i or f reads the cell, to :math:`c_{t-1}`. K and M are
+computed for all t before the loop. The weight gradients are
 then one matrix product over all steps. Tested against autograd through the step-by-step
 cells and against the NumPy cells' backward, for every variant (tests/test_sequence.py).
 """
