@@ -139,7 +139,7 @@ unit: $(STAMP)
 # exercise notebooks, which the book shows unexecuted) only have to run (--nbval-lax). If
 # there are notebooks, pytest must collect and pass their cells (exit 5 fails); a build that
 # left no executed notebook to compare with fails too.
-NBVAL_FLAGS := -p no:cacheprovider --nbval-current-env --nbval-cell-timeout=120
+NBVAL_FLAGS := -p no:cacheprovider -p nbval_kernel_retry --nbval-current-env --nbval-cell-timeout=120
 nbval: $(STAMP) book
 	@$(START); \
 	listing=$$($(BIN)/python tools/prepare_nbval.py --cache $(JB_CACHE) $(NBVAL_DIR) $(NB_DIRS)); \
@@ -152,7 +152,7 @@ nbval: $(STAMP) book
 		else nbs=$$lax; flags=--nbval-lax; fi; \
 		[ -n "$$nbs" ] || continue; \
 		echo "nbval ($$mode): $$(wc -w <<< "$$nbs") notebooks"; \
-		TQDM_DISABLE=1 $(BIN)/python -m pytest $(XDIST) $(NBVAL_FLAGS) $$flags $$nbs || { rc=$$?; \
+		PYTHONPATH=tools TQDM_DISABLE=1 $(BIN)/python -m pytest $(XDIST) $(NBVAL_FLAGS) $$flags $$nbs || { rc=$$?; \
 			if [ $$rc -eq 5 ]; then echo "nbval: notebooks found but no cells collected" >&2; fi; \
 			exit $$rc; }; \
 	done; \

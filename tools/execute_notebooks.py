@@ -91,6 +91,16 @@ def run_one(data: ProcessData) -> tuple[int, str, float]:
     return status, uri, time.perf_counter() - start
 
 
+# What a failed execution's traceback says when the kernel never started.
+KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info", "Address already in use",
+                         "Kernel didn't respond")  # fmt: skip
+
+
+def _died_starting(cache, uri: str) -> bool:
+    traceback = cache.get_project_record(uri).traceback or ""
+    return any(message in traceback for message in KERNEL_START_FAILURES)
+
+
 def main(cache_dir: Path, root: Path, jobs: int) -> int:
     root = root.resolve()
     timeout = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
@@ -117,6 +127,15 @@ def main(cache_dir: Path, root: Path, jobs: int) -> int:
             print(f"  {seconds:6.1f} s  {name}{'' if status == 0 else '  FAILED'}", flush=True)
             if status != 0:
                 failed.append(uri)
+    # A kernel that died while starting (parallel kernels can be handed the same TCP port:
+    # "Address already in use") says nothing about its notebook: run it again, alone.
+    for data in [d for d in todo if d.uri in failed and _died_starting(cache, d.uri)]:
+        status, uri, seconds = run_one(data)
+        name = Path(uri).relative_to(root)
+        print(f"  {seconds:6.1f} s  {name}  (again: its kernel died while starting)"
+              f"{'' if status == 0 else '  FAILED'}", flush=True)  # fmt: skip
+        if status == 0:
+            failed.remove(uri)
     for uri in failed:
         traceback = cache.get_project_record(uri).traceback or "(no traceback recorded)"
         print(f"\nexecute_notebooks: {Path(uri).relative_to(root)} failed:\n{traceback}",
