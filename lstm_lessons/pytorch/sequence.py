@@ -4,9 +4,10 @@ r"""The torch engine over a whole sequence: forward, and a hand-written backward
 steps gives, as one autograd operation. The models of the course are so small that a
 step costs in per-operation overhead, not arithmetic: autograd records about a dozen
 operations per step and replays as many in backward. Here the forward loop runs without
-recording, and the backward loop issues six operations per step, because everything in
-the gradient that does not depend on the step's incoming gradients is computed for all
-steps at once, before the loop (``torch.nn.LSTM`` gets its speed the same way, in C++).
+recording, and the backward loop issues five to seven operations per step, because
+everything in the gradient that does not depend on the step's incoming gradients is
+computed for all steps at once, before the loop (``torch.nn.LSTM`` gets its speed the
+same way, in C++).
 
 The backward is the one of :func:`lstm_lessons.cells.lstm.lstm_step_backward` (the
 equations below, for every variant), regrouped: with the stored values of step t,
