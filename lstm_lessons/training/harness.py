@@ -13,11 +13,14 @@ experiments cannot drift apart in how they derive their data seeds:
   (Before the harness, some experiments used a stride of 100_003 and others
   1_000_003; the harness keeps the larger. Seed 0 draws the same batches
   under both.)
-- :data:`HELD_OUT_SEED`: the seed of the held-out data. Seeds are below
-  :data:`SEED_LIMIT`, so every batch seed is below ``SEED_LIMIT * SEED_STRIDE``,
-  which is smaller than ``HELD_OUT_SEED``: no training batch is drawn from it.
-- :func:`batches` and :func:`held_out`: a task's training batches and its
-  held-out data, from a task function ``task(rng) -> (x, y)``.
+- :data:`HELD_OUT_SEED`: the seed of the held-out (test) data, and
+  :data:`VALIDATION_SEED` the seed of the validation data on which an
+  experiment may choose its settings. Seeds are below :data:`SEED_LIMIT`, so
+  every batch seed is below ``SEED_LIMIT * SEED_STRIDE``, which is smaller than
+  both: no training batch is drawn from them, and they differ from each other.
+- :func:`batches`, :func:`validation` and :func:`held_out`: a task's training
+  batches, its validation data and its held-out data, from a task function
+  ``task(rng) -> (x, y)``.
 - :func:`fit`: the seeded fit itself; returns the model and its
   :class:`~lstm_lessons.training.loop.History`.
 - :func:`check_seed`: a run's seed, an integer in [0, SEED_LIMIT) (not a bool).
@@ -38,6 +41,8 @@ SEED_STRIDE = 1_000_003  # a prime above any run's number of steps
 SEED_LIMIT = 2_000  # runs are seeded 0 .. SEED_LIMIT - 1
 #: The seed of held-out data, above every batch seed: SEED_LIMIT * SEED_STRIDE < 2**31 - 1.
 HELD_OUT_SEED = 2**31 - 1
+#: The seed of validation data, for choosing settings: never a batch seed, never the test set's.
+VALIDATION_SEED = 2**31 - 2
 
 
 def check_seed(seed, name="seed"):
@@ -61,6 +66,16 @@ def batches(task, seed):
         raise TypeError(f"task: expected a function rng -> (x, y), got {type(task).__name__}")
     check_seed(seed)
     return lambda step: task(batch_seed(seed, step))
+
+
+def validation(task):
+    """The validation data of ``task``: ``task(VALIDATION_SEED)``, for choosing settings.
+
+    Settings chosen here and scored on :func:`held_out` data are never chosen on the test set.
+    """
+    if not callable(task):
+        raise TypeError(f"task: expected a function rng -> (x, y), got {type(task).__name__}")
+    return task(VALIDATION_SEED)
 
 
 def held_out(task):
@@ -130,10 +145,12 @@ __all__ = [
     "HELD_OUT_SEED",
     "SEED_LIMIT",
     "SEED_STRIDE",
+    "VALIDATION_SEED",
     "Fit",
     "batch_seed",
     "batches",
     "check_seed",
     "fit",
     "held_out",
+    "validation",
 ]
