@@ -17,46 +17,103 @@ def test_c15_hard_sigmoid_reaches_exactly_0_and_1():
 
 
 def test_c15_exact_carousel_passes_gradient_unchanged_over_1000_steps():
-    """C15: with f = 1 exactly, dc_T/dc_0 = 1 over 1000 steps; a sigmoid gate cannot do that."""
+    """C15: with f = 1 exactly, dc_T/dc_0 = 1 over 1000 steps; a sigmoid gate cannot do that.
+
+    The chapter prints 7.9e-22 (bias 3), 0.9556 (bias 10) and 0.9999979 (bias 20) for the
+    sigmoid gate in float64: each is sigmoid(b)^1000, pinned here to its printed digits.
+    """
     hard = hs.carousel_gradient("hard_sigmoid", forget_bias=3.0, T=1000)
     np.testing.assert_array_equal(hard, 1.0)
-    soft = hs.carousel_gradient("sigmoid", forget_bias=3.0, T=1000)
-    np.testing.assert_allclose(soft, sigmoid(np.array(3.0)) ** 1000, rtol=1e-9)
-    assert np.all(soft < 1e-15)
-    # Even a very open sigmoid gate (bias 10) leaks over 1000 steps in float64.
-    assert np.all(hs.carousel_gradient("sigmoid", forget_bias=10.0, T=1000) < 0.96)
+    printed = {3.0: ("7.9e-22", ".1e"), 10.0: ("0.9556", ".4f"), 20.0: ("0.9999979", ".7f")}
+    for bias, (text, fmt) in printed.items():
+        soft = hs.carousel_gradient("sigmoid", forget_bias=bias, T=1000)
+        np.testing.assert_allclose(soft, sigmoid(np.array(bias)) ** 1000, rtol=1e-9)
+        assert format(soft[0], fmt) == text, (bias, soft[0])
 
 
 def test_c15_hard_gate_just_below_saturation_leaks():
     """C15: the carousel is exact only in saturation: f = 0.98 leaves 0.98^1000 after 1000 steps."""
     g = hs.carousel_gradient("hard_sigmoid", forget_bias=2.4, T=1000)
     np.testing.assert_allclose(g, 0.98**1000, rtol=1e-9)
+    assert f"{g[0]:.1e}" == "1.7e-09"  # as printed
 
 
-def test_c15_float32_sigmoid_rounds_to_exactly_one():
-    """C15: a float32 sigmoid is exactly 1.0 past a threshold that depends on the computation."""
-    direct = hs.one_threshold(np.float32)
-    via64 = hs.one_threshold(np.float32, via=np.float64)
-    ways = {direct: lambda x: sigmoid(x), via64: lambda x: sigmoid(x.astype(np.float64))}
-    for t, sig in ways.items():
-        x = np.array(t, dtype=np.float32)
-        assert sig(x).astype(np.float32) == 1.0
-        assert sig(np.nextafter(x, np.float32(0))).astype(np.float32) < 1.0
-    assert 10 < direct < via64 < 25  # the two ways differ; float64 rounding is later
-    assert hs.one_threshold(np.float64) > 30
+@pytest.mark.parametrize(
+    "dtype, via, bits, printed",
+    [
+        (np.float32, None, 24, "16.6355"),  # 1 + e^-a rounds to 1: e^-a <= 2^-24
+        (np.float32, np.float64, 25, "17.3287"),  # only the final rounding: e^-a <= 2^-25
+        (np.float64, None, 53, "36.7368"),
+    ],
+)
+def test_c15_sigmoid_rounds_to_one_where_the_float_format_predicts(dtype, via, bits, printed):
+    """C15: the measured threshold is the first number of dtype at or above bits * ln 2.
+
+    The chapter's table prints the measured thresholds with 6 digits; they are exact
+    consequences of the format, so they are pinned to the digit.
+    """
+    predicted = hs.rounding_threshold(dtype, via=via)
+    assert predicted == bits * np.log(2.0)
+    measured = hs.one_threshold(dtype, via=via)
+    assert 0 <= measured - predicted <= np.spacing(dtype(measured))
+    assert f"{measured:.6g}" == printed
+    compute = np.dtype(dtype if via is None else via).type
+    x = dtype(measured)
+    assert sigmoid(np.array(x).astype(compute)).astype(dtype) == 1.0
+    assert sigmoid(np.array(np.nextafter(x, dtype(0))).astype(compute)).astype(dtype) < 1.0
+
+
+def test_c15_the_two_float32_mechanisms_differ():
+    """C15: in float32 the sum 1 + e^-a is what rounds; via float64 only the result rounds."""
+    direct = np.float32(hs.one_threshold(np.float32))
+    via64 = np.float32(hs.one_threshold(np.float32, via=np.float64))
+    e = np.exp(-direct)  # float32
+    assert np.float32(1) + e == 1 and e <= np.float32(2.0**-24)
+    below = np.nextafter(direct, np.float32(0))
+    assert np.float32(1) + np.exp(-below) > 1
+    # At the float32 threshold the float64 sigmoid still rounds below 1 ...
+    assert np.float32(sigmoid(np.float64(direct))) < 1
+    # ... and it reaches 1 where 1 - e^-a is within half the gap below 1 (2^-25).
+    assert np.exp(-np.float64(via64)) <= 2.0**-25 < np.exp(-np.float64(np.nextafter(via64, 0)))
     # A float32 sigmoid gate past the threshold is an exact carousel too.
-    g32 = hs.carousel_gradient("sigmoid", forget_bias=direct + 1, T=1000, dtype=np.float32)
+    g32 = hs.carousel_gradient("sigmoid", forget_bias=float(direct), T=1000, dtype=np.float32)
     np.testing.assert_array_equal(g32, 1.0)
 
 
+def test_c15_hard_sigmoid_threshold_moves_only_by_the_last_number():
+    """C15: the hard sigmoid is 1 from (1 - b) / s = 2.5, up to one representable number.
+
+    The chapter prints 2.4999998 (float32) and 2.4999999999999996 (float64): the number
+    just below 2.5 in each, where 0.2 a + 0.5 rounds to 1.
+    """
+    t32 = hs.one_threshold(np.float32, fn=hard_sigmoid, hi=10.0)
+    t64 = hs.one_threshold(np.float64, fn=hard_sigmoid, hi=10.0)
+    assert t32 == np.nextafter(np.float32(2.5), np.float32(0)) and f"{t32:.8g}" == "2.4999998"
+    assert t64 == np.nextafter(2.5, 0.0) and f"{t64:.17g}" == "2.4999999999999996"
+    ramp = np.float32(0.2) * np.float32(t32)
+    assert 0.5 - float(ramp) == 2.0**-25 and np.float32(0.5) + ramp == 1.0
+    assert hs.one_threshold(np.float16, fn=hard_sigmoid, hi=10.0) == 2.5
+
+
+def test_rounding_threshold_rejects_a_narrower_via():
+    with pytest.raises(ValueError, match="expected via wider than float32"):
+        hs.rounding_threshold(np.float32, via=np.float16)
+
+
 def test_c15_saturated_hard_gate_gets_no_gradient():
-    """C15: a saturated hard gate's own bias gets exactly zero gradient; a sigmoid's does not."""
-    biases = [1.0, 2.5, 3.0, 5.0]
+    """C15: a saturated hard gate's own bias gets exactly zero gradient; a sigmoid's does not.
+
+    The chapter prints |dL/db_f| = 0.075 for the sigmoid gate at b_f = 5 and a largest
+    hard-gate gradient of 3 on its grid of biases (both deterministic, pinned to their digits).
+    """
+    biases = np.linspace(-1, 8, 46)
     hard = hs.gate_gradient("hard_sigmoid", biases)
     soft = hs.gate_gradient("sigmoid", biases)
-    assert hard[0] > 0.1  # inside the linear part it learns
-    np.testing.assert_array_equal(hard[1:], 0.0)
-    assert np.all(soft > 0.01)
+    np.testing.assert_array_equal(hard[biases >= 2.5], 0.0)
+    assert np.all(hard[(biases > -2.5) & (biases < 2.5)] > 0)  # inside the ramp it learns
+    assert np.all(soft > 0)
+    assert f"{soft[np.argmin(np.abs(biases - 5))]:.2g}" == "0.075"
+    assert f"{hard.max():.2g}" == "3"
     y = hard_sigmoid(np.array([-3.0, 0.3, 3.0]))
     np.testing.assert_array_equal(hard_sigmoid_grad(y), [0.0, 0.2, 0.0])
 

@@ -50,6 +50,11 @@ def sigmoid(x, out=None):
     ``1 / (1 + e)`` form also keeps the left tail, where ``0.5 * (1 + tanh(x / 2))``
     would round ``sigmoid(-20)`` in float32 to 0. Five passes, no temporaries:
     the cell calls it once per gate and step. ``out`` may be ``x`` itself.
+
+    For large x the result rounds to exactly 1.0: computed in float32, 1 + exp(-x)
+    is 1 once exp(-x) <= 2^-24, from x = 24 ln 2 (16.64; in float64 53 ln 2, 36.74).
+    Computed in float64 and rounded to float32 once, it is 1.0 only from 25 ln 2
+    (17.33). See ``lstm_lessons.experiments.hard_sigmoid.rounding_threshold``.
     """
     x = np.asarray(x)
     if x.dtype.kind != "f":
@@ -79,8 +84,13 @@ def sigmoid_grad(y):
 def hard_sigmoid(x, out=None, slope=HARD_SIGMOID_SLOPE, offset=HARD_SIGMOID_OFFSET):
     """Piecewise-linear sigmoid ``min(1, max(0, slope * x + offset))``.
 
-    It reaches exactly 0 and 1 (the logistic sigmoid only approaches them),
-    which is what lets a gate close or open completely.
+    It reaches exactly 0 and 1, which is what lets a gate close or open completely,
+    and where it does is set by the formula: from |x| = (1 - offset) / slope (2.5).
+    Rounding moves that point only to the number just below 2.5 in float32 and float64
+    (in float32 it is 1 already at 2.4999998, where 0.2 x + 0.5 rounds up to 1). The
+    logistic sigmoid only approaches 0 and 1 in exact arithmetic, and reaches 1.0 in
+    floating point at a point set by the precision and the order of operations (see
+    :func:`sigmoid`).
     """
     x = np.asarray(x)
     if x.dtype.kind != "f":

@@ -1,7 +1,8 @@
 """Chapter 8: hard-sigmoid gates (C15): exact 0 and 1, an exact carousel, and dead gradients.
 
     definitions          the package's hard sigmoid beside the other libraries' ones
-    one_threshold        the smallest x at which a float sigmoid rounds to exactly 1.0
+    one_threshold        the smallest x at which a float gate function returns exactly 1.0
+    rounding_threshold   where the sigmoid rounds to 1.0, predicted from the precision
     carousel_gradient    dc_T/dc_0 through T steps of a cell whose forget gate sits at f = 1
     gate_gradient        |dL/db_f|, the gradient reaching the forget gate's own bias
     activation_cost      median time of sigmoid and hard sigmoid, NumPy and torch
@@ -40,28 +41,54 @@ def saturation_point(slope, offset=0.5):
     return (1 - offset) / slope
 
 
-def one_threshold(dtype=np.float32, via=None, lo=0.0, hi=100.0):
-    """The smallest x of ``dtype`` for which the package's sigmoid returns exactly 1.0.
+def one_threshold(dtype=np.float32, via=None, fn=sigmoid, lo=0.0, hi=100.0):
+    """The smallest x of ``dtype`` for which ``fn`` (the package's sigmoid) returns exactly 1.0.
 
-    The sigmoid is computed in ``via`` (default: ``dtype`` itself) and the result rounded
+    ``fn`` is computed in ``via`` (default: ``dtype`` itself) and the result rounded
     to ``dtype``. Found by bisection over the representable numbers of ``dtype``
-    (the sigmoid is monotone), so nothing about the threshold is assumed.
+    (``fn`` is monotone, and so is its rounding), so nothing about the threshold is
+    assumed; :func:`rounding_threshold` says where it should be for the sigmoid.
     """
     dtype = np.dtype(dtype)
     via = dtype if via is None else np.dtype(via)
 
     def is_one(x):
-        return sigmoid(np.array(x, dtype=dtype).astype(via)).astype(dtype) == 1
+        return fn(np.array(x, dtype=dtype).astype(via)).astype(dtype) == 1
 
     lo, hi = np.array(lo, dtype=dtype), np.array(hi, dtype=dtype)
     if is_one(lo) or not is_one(hi):
-        raise ValueError(f"one_threshold: expected sigmoid < 1 at {lo} and == 1 at {hi}")
+        raise ValueError(f"one_threshold: expected {fn.__name__} < 1 at {lo} and == 1 at {hi}")
     while np.nextafter(lo, hi) < hi:
         mid = np.array((lo.astype(np.float64) + hi.astype(np.float64)) / 2, dtype=dtype)
         if mid in (lo, hi):
             mid = np.nextafter(lo, hi)
         lo, hi = (lo, mid) if is_one(mid) else (mid, hi)
     return float(hi)
+
+
+def rounding_threshold(dtype=np.float32, via=None):
+    """The x from which 1 / (1 + e^-x), computed in ``via`` and rounded to ``dtype``, is 1.0.
+
+    With m mantissa bits, the numbers of ``dtype`` just above 1 are 2^-m apart and
+    those just below 1 are 2^-(m+1) apart; a tie rounds to the even neighbour, 1.
+
+    - Computed in ``dtype`` itself (``via`` None), the sum 1 + e^-x rounds to 1 once
+      e^-x <= 2^-(m+1), half the gap above 1: x >= (m + 1) ln 2 (24 ln 2 = 16.64 in
+      float32, 53 ln 2 = 36.74 in float64), and then 1 / 1 = 1.
+    - Computed in a wider ``via`` and rounded once at the end, the result 1 - e^-x
+      becomes 1 once it is within half the gap *below* 1, e^-x <= 2^-(m+2):
+      x >= (m + 2) ln 2 (25 ln 2 = 17.33 for float32 through float64).
+    """
+    dtype = np.dtype(dtype)
+    via = dtype if via is None else np.dtype(via)
+    m = np.finfo(dtype).nmant
+    if via == dtype:
+        return (m + 1) * np.log(2.0)
+    if np.finfo(via).nmant <= m + 1:
+        raise ValueError(
+            f"rounding_threshold: expected via wider than {dtype} (or None), got {via}"
+        )
+    return (m + 2) * np.log(2.0)
 
 
 def _cell(gate, forget_bias, H, dtype, seed):
