@@ -4,19 +4,34 @@ Shapes: T steps, N sequences, V characters in the vocabulary, H hidden size.
 
 The network reads one character at a time (one-hot, V channels) and predicts
 the next one (V logits): a ``SequenceModel(V, H, V, readout="all")``. Trained
-on Genesis (King James Version, shipped in ``lstm_lessons/data``), it learns
-spelling, words and the layout of the text. Karpathy, Johnson & Fei-Fei
-(2015) looked at single cells of such networks and found some that track
-something a reader can name: the position in a line, being inside quotes or
-brackets. :func:`text_features` names a few such things for this text and
-:func:`unit_search` finds, for each, the unit whose cell state follows it best.
+on Genesis (King James Version, 1769 standard text, shipped in
+``lstm_lessons/data``), it learns spelling, words and the layout of the text.
+Karpathy, Johnson & Fei-Fei (2015) looked at single cells of such networks and
+found some that track something a reader can name: the position in a line,
+being inside quotes or brackets. :func:`text_features` names a few such things
+for this text and :func:`unit_search` finds, for each, the unit whose cell
+state follows it best.
+
+A unit that follows a property is only remarkable if two controls do not
+follow it as well: an untrained network of the same shape (random weights
+already mix the recent characters) and the current character itself (a
+property such as "inside a word" is a function of the character just read,
+which any unit driven by the input repeats). :func:`per_character_fit` is
+the best function of the current character (the mean of a value over each
+character), :func:`residual_correlations` what is left after removing it from
+both sides, and :func:`controlled_search` puts the trained units beside both
+controls; :func:`is_memory_unit` applies the margin :data:`MARGIN` fixed
+before the search.
 
 - :func:`train_char_lstm`, :func:`save_weights`, :func:`load_weights`: train,
   and keep the weights in a small ``.npz`` (``scripts/train_char_lstm.py``
   writes the one the book uses).
 - :func:`sample`: generate text at a temperature.
 - :func:`cell_states`: run the trained weights through the NumPy cell.
-- :func:`text_features`, :func:`unit_search`: the search over units.
+- :func:`text_features`, :func:`unit_search`: the search over units;
+  :func:`per_character_fit`, :func:`residual_correlations`,
+  :func:`controlled_search`, :func:`is_memory_unit`: the controls.
+- :func:`line_lengths`: the length of every line, to compare samples with the text.
 - :func:`colour_text`: text as HTML, each character on the colour of a unit's value.
 """
 
@@ -36,6 +51,8 @@ from ..training.model import SequenceModel
 
 #: The trained weights, a file in lstm_lessons/data/.
 WEIGHTS_FILE = "char_lstm.npz"
+#: How much a unit must beat each control by, in correlation, to count as a memory unit.
+MARGIN = 0.2
 REACH = 0.38  # colour_text uses the colour map from 0.5 - REACH to 0.5 + REACH
 
 
@@ -168,31 +185,44 @@ def text_features(text):
       character of a line);
     - ``inside a word``: 1 on letters and apostrophes, 0 elsewhere;
     - ``verse number``: 1 on the ``chapter:verse`` label that opens a verse;
-    - ``inside brackets``: 1 between ``(`` and ``)``.
+    - ``inside brackets``: 1 between ``(`` and ``)``;
+    - ``verse position``: characters since the verse's label began (0 on its
+      first digit), and ``log verse position``, log(1 + that);
+    - ``word position``: letters since the word began (0 on its first letter
+      and off words).
     """
     T = len(text)
     line_pos = np.zeros(T)
     in_word = np.array([ch.isalpha() or ch == "'" for ch in text], dtype=float)
     label = np.zeros(T)
     brackets = np.zeros(T)
-    pos, depth, in_label = 0, 0, False
+    verse_pos = np.zeros(T)
+    word_pos = np.zeros(T)
+    pos, depth, in_label, since_label, since_word = 0, 0, False, 0, 0
     for t, ch in enumerate(text):
         line_pos[t] = pos
         pos = 0 if ch == "\n" else pos + 1
+        word_pos[t] = since_word if in_word[t] else 0
+        since_word = since_word + 1 if in_word[t] else 0
         depth += ch == "("
         brackets[t] = depth > 0
         depth -= ch == ")" and depth > 0
         # A label starts with a digit at a line start and runs to the space after it.
         if ch.isdigit() and (t == 0 or text[t - 1] == "\n"):
-            in_label = True
+            in_label, since_label = True, 0
         if in_label and ch == " ":
             in_label = False
         label[t] = in_label
+        verse_pos[t] = since_label
+        since_label += 1
     return {
         "line position": line_pos,
         "inside a word": in_word,
         "verse number": label,
         "inside brackets": brackets,
+        "verse position": verse_pos,
+        "log verse position": np.log1p(verse_pos),
+        "word position": word_pos,
     }
 
 
@@ -216,6 +246,93 @@ def unit_search(states, features):
         best[name] = (unit, float(r[unit]))
         table.append(r)
     return best, np.array(table)
+
+
+def _correlations(a, b):
+    """Pearson correlation of every column of ``a`` (T, H) with ``b`` (T,); 0 where one is flat."""
+    a = a - a.mean(0)
+    b = b - b.mean()
+    scale = np.sqrt((a * a).sum(0) * (b @ b))
+    return np.divide(a.T @ b, scale, out=np.zeros(a.shape[1]), where=scale > 0)
+
+
+def per_character_fit(codes, values):
+    """The best function of the current character: each value replaced by its mean over the
+    steps that read the same character (least squares), same shape as ``values`` (T, ...)."""
+    codes = np.asarray(codes)
+    values = np.asarray(values, dtype=float)
+    if codes.ndim != 1 or values.shape[:1] != codes.shape:
+        raise ValueError(
+            f"codes, values: expected codes (T,) and values (T, ...), got {codes.shape}, "
+            f"{values.shape}"
+        )
+    flat = values.reshape(len(codes), -1)
+    kinds, index = np.unique(codes, return_inverse=True)
+    sums = np.zeros((len(kinds), flat.shape[1]))
+    np.add.at(sums, index, flat)
+    means = sums / np.bincount(index)[:, None]
+    return means[index].reshape(values.shape)
+
+
+def residual_correlations(states, features, codes):
+    """(features, H): each unit's correlation with each feature once the best function of the
+    current character is removed from both: what a unit knows beyond the character just read."""
+    states = np.asarray(states, dtype=float)
+    rest = states - per_character_fit(codes, states)
+    return np.array(
+        [_correlations(rest, f - per_character_fit(codes, f)) for f in features.values()]
+    )
+
+
+def controlled_search(states, features, codes, controls):
+    """The best unit for each feature, beside the two controls.
+
+    ``states`` (T, H) are the trained network's cell states over the text
+    whose character codes are ``codes`` (T,); ``controls`` is a list of
+    (T, H) cell states of untrained networks of the same shape. Returns a dict
+    name -> row, with ``unit`` and ``r`` (as :func:`unit_search`), ``residual``
+    (that unit's correlation beyond the current character), ``lookup`` (the
+    correlation of the best function of the current character with the
+    feature), and ``untrained`` / ``untrained_residual``: the largest |r| and
+    |residual| of any unit of any control network.
+    """
+    best, _ = unit_search(states, features)
+    residual = residual_correlations(states, features, codes)
+    control_r = [np.abs(unit_search(c, features)[1]).max(axis=1) for c in controls]
+    control_res = [np.abs(residual_correlations(c, features, codes)).max(axis=1) for c in controls]
+    rows = {}
+    for k, (name, f) in enumerate(features.items()):
+        unit, r = best[name]
+        fit = per_character_fit(codes, f)
+        rows[name] = {
+            "unit": unit,
+            "r": r,
+            "residual": float(residual[k, unit]),
+            "lookup": float(_correlations(fit[:, None], np.asarray(f, dtype=float))[0]),
+            "untrained": float(max(c[k] for c in control_r)),
+            "untrained_residual": float(max(c[k] for c in control_res)),
+        }
+    return rows
+
+
+def is_memory_unit(row, margin=MARGIN):
+    """Whether a row of :func:`controlled_search` beats both controls by ``margin``.
+
+    Its |r| must exceed the untrained networks' best |r| and the current
+    character's (``lookup``) by ``margin``, and its residual correlation must
+    exceed the untrained networks' best residual by ``margin``.
+    """
+    r, res = abs(row["r"]), abs(row["residual"])
+    return bool(
+        r >= row["untrained"] + margin
+        and r >= abs(row["lookup"]) + margin
+        and res >= row["untrained_residual"] + margin
+    )
+
+
+def line_lengths(text):
+    """The number of characters of every line of ``text``, as an array."""
+    return np.array([len(line) for line in text.split("\n")])
 
 
 def colour_text(text, values, vmax=None, cmap="RdBu_r"):

@@ -9,8 +9,9 @@ Shapes as in :mod:`lstm_lessons.training.tasks`: time-major inputs x (T, N, D).
   motif is planted, at a random position and with a mutation rate; the target
   is whether the motif is there.
 - :func:`load_text`, :class:`CharVocab`, :func:`char_batches`: the shipped
-  public-domain text (Genesis, King James Version; see ``lstm_lessons/data/README.md``)
-  and next-character batches from it.
+  public-domain text (Genesis, King James Version, in the 1769 standard text
+  with modern spelling; see ``lstm_lessons/data/README.md``) and next-character
+  batches from it.
 """
 
 from importlib import resources
@@ -20,8 +21,14 @@ import numpy as np
 from ..cells.validation import check_int
 
 BASES = "ACGT"
-#: The planted motif: the bacterial Pribnow box (-10 promoter element).
+#: The planted motif: the bacterial Pribnow box (the -10 promoter element, about ten bases
+#: upstream of the transcription start site).
 MOTIF = "TATAAT"
+#: The regime-switching market of :func:`regime_returns`: switch probability per step, and the
+#: standard deviation and mean of a return in the calm (0) and the volatile (1) regime.
+P_SWITCH = 0.02
+SIGMAS = (0.5, 2.0)
+DRIFTS = (0.05, -0.1)
 TEXT_FILE = "genesis_kjv.txt"
 
 
@@ -39,7 +46,7 @@ def _check_probability(name, value):
 
 
 def regime_returns(
-    n, T, p_switch=0.02, sigmas=(0.5, 2.0), drifts=(0.05, -0.1), rng=0, dtype=np.float32
+    n, T, p_switch=P_SWITCH, sigmas=SIGMAS, drifts=DRIFTS, rng=0, dtype=np.float32
 ):
     """Returns of a regime-switching market: x (T, n, 1), regime (T, n), changes (T, n).
 
@@ -98,7 +105,7 @@ def planted_motif(n, T, motif=MOTIF, mutation_rate=0.0, p_present=0.5, rng=0, dt
 
 
 def load_text():
-    """The shipped text (Genesis, King James Version, ASCII) as one string."""
+    """The shipped text (Genesis, King James Version, 1769 standard text, ASCII) as one string."""
     return resources.files("lstm_lessons").joinpath("data", TEXT_FILE).read_text(encoding="ascii")
 
 
