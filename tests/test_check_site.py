@@ -67,7 +67,10 @@ def make_site(root: Path):
             '<div class="math">\\[ c_t = f_t c_{t-1} \\]</div>'
             '<img src="_images/dot.png" alt="a dot">'
             '<a href="book/other.html#here">other</a> <a href="#top">top</a>'
-            '<a href="https://example.org/">outside links are not followed</a>',
+            '<a href="https://example.org/">outside links are not followed</a>'
+            '<p>Prose may cost $5 or $10, and a | b is fine.</p>'
+            '<p>Code may show markup: <code>{glue:text}`x` and $b_f$</code>.</p>'
+            '<pre>| a |\n|:--|</pre>',
             head=MATHJAX.format(up="")),
         "book/other.html": page('<p id="here">Other page, no math.</p>'),
         "book/no_alt.html": page('<img src="../_images/dot.png">'),
@@ -80,6 +83,10 @@ def make_site(root: Path):
                                     head=MATHJAX.format(up="../")),
         "book/tex_macro.html": page('<div class="math">\\[ a \\nosuchmacro b \\]</div>',
                                     head=MATHJAX.format(up="../")),
+        "book/raw_table.html": page('<p>| gate | bias | |:--|--:| | f | 1 |</p>'),
+        "book/raw_dollar.html": page('<table><tr><td>with $b_f$ set</td></tr></table>'),
+        "book/raw_role.html": page('<p>σ(0) = {glue:text}`c4-f0`, see {term}`cell state`</p>'),
+        "book/raw_directive.html": page('<p>```{glue:figure} fig-c4-cell</p>'),
         "book/cdn.html": page("", head='<script src="https://cdn.example.org/x.js"></script>'),
         "book/console.html": page("<script>console.error('boom')</script>"),
         "book/throws.html": page("<script>null.f()</script>"),
@@ -113,6 +120,10 @@ def test_a_good_page_passes(problems):
     ("book/no_mathjax.html", "MathJax did not load"),
     ("book/tex_error.html", "TeX error in math: 'a & b'"),
     ("book/tex_macro.html", "TeX error in math: 'a \\\\nosuchmacro b'"),
+    ("book/raw_table.html", "Markdown table left as text"),
+    ("book/raw_dollar.html", "$-math left as text: 'with $b_f$ set'"),
+    ("book/raw_role.html", "MyST role left as text"),
+    ("book/raw_directive.html", "MyST directive left as text"),
     ("book/cdn.html", "not local"),
     ("book/console.html", "console error: boom"),
     ("book/throws.html", "script error"),

@@ -14,7 +14,10 @@ browser that Playwright downloads). A page fails when
 - an image does not load, or has no alt text (``alt`` missing or empty);
 - math is left untypeset: a math element without MathJax's output (``mjx-container``) in it,
   or TeX delimiters (``\\(``, ``\\[``, ``$$``) left in the text outside code.
-- MathJax could not parse a formula's TeX, or met an unknown macro (it shows an error).
+- MathJax could not parse a formula's TeX, or met an unknown macro (it shows an error);
+- source markup reached the reader as text (:func:`raw_markup`): a Markdown table left as
+  pipes (``|:--|``), ``$...$`` math outside typeset math, MyST role or directive syntax
+  (``{glue:text}`name` ``, ``{term}`...` ``, `` ```{glue:figure} ``).
 
 Screenshots of a few pages (the first screen and a bit more) go to ``--screenshots``.
 Prints one line per problem and exits 1 if there is any.
@@ -24,6 +27,7 @@ import argparse
 import functools
 import http.server
 import multiprocessing
+import re
 import sys
 import tempfile
 import threading
@@ -54,6 +58,28 @@ SCREENSHOTS = {
     "glossary": "book/glossary.html",
 }
 SCREENSHOT_HEIGHT = 2400  # px of the page, from the top, in each screenshot
+
+# Source markup that a reader should never see as text. Each pattern is narrow enough for prose
+# (a lone "|" or "$" in a sentence passes): a table's separator row, a dollar pair around TeX
+# (a backslash, _, ^ or { inside, or one letter alone), a role or directive of MyST.
+RAW_MARKUP = {
+    "Markdown table left as text": re.compile(r"\|\s*:?-{2,}:?\s*\|"),
+    "$-math left as text": re.compile(r"(?<![\\$])\$(?:(?=[^$\n]*?[\\_^{])[^$\s][^$\n]{0,120}?"
+                                      r"|[A-Za-z])\$(?!\$)"),
+    "MyST role left as text": re.compile(r"\{[a-z][\w:.-]*\}`"),
+    "MyST directive left as text": re.compile(r"(?:```|:::)\s*\{[a-z][\w:.-]*\}"),
+}
+
+
+def raw_markup(text: str) -> list[str]:
+    """``"kind: excerpt"`` for each piece of source markup in ``text``, a page's visible text."""
+    found = []
+    for kind, pattern in RAW_MARKUP.items():
+        for m in pattern.finditer(text):
+            start = max(0, m.start() - 20)
+            found.append(f"{kind}: {text[start:m.end() + 20].strip()!r}")
+    return found
+
 
 # Run in the page once it has loaded: waits for MathJax to finish, then reports what the
 # Python side checks. Text nodes inside code, scripts and MathJax's own output are skipped.
@@ -97,6 +123,19 @@ async () => {
     const t = walker.currentNode.textContent;
     if (['\\\\(', '\\\\[', '$$'].some(d => t.includes(d))) leftovers.push(t.trim().slice(0, 60));
   }
+  // The visible text of each block, for raw markup (checked in Python): a block's text nodes
+  // joined, so that a role split by an element boundary is still seen whole.
+  const blocks = Array.from(document.querySelectorAll('p, li, td, th, dd, dt, figcaption, h1, h2, h3, h4, .caption-text'))
+    .filter(b => !b.closest(skip))
+    .map(b => {
+      const parts = [];
+      const w = document.createTreeWalker(b, NodeFilter.SHOW_TEXT, {
+        acceptNode: n => n.parentElement.closest(skip) ? NodeFilter.FILTER_REJECT
+                                                       : NodeFilter.FILTER_ACCEPT});
+      while (w.nextNode()) parts.push(w.currentNode.textContent);
+      return parts.join('');
+    })
+    .filter(t => /[|$`]/.test(t));
   const images = Array.from(document.images).map(img => ({
     src: img.currentSrc || img.src, alt: img.getAttribute('alt'),
     complete: img.complete, width: img.naturalWidth, lazy: img.loading === 'lazy'}));
@@ -104,7 +143,7 @@ async () => {
   const ids = Array.from(document.querySelectorAll('[id]')).map(e => e.id)
       .concat(Array.from(document.querySelectorAll('a[name]')).map(e => e.name));
   return {mathCount: maths.length, mathjax, untypeset, texErrors, leftovers, images, links,
-          ids};
+          ids, blocks};
 }
 """
 
@@ -231,6 +270,7 @@ def visit(base: str, paths: list[str], chromium: str) -> dict:
             problems += [f"{path}: math not typeset: {t!r}" for t in info["untypeset"]]
             problems += [f"{path}: TeX error in math: {t!r}" for t in info["texErrors"]]
             problems += [f"{path}: TeX left in the text: {t!r}" for t in info["leftovers"]]
+            problems += [f"{path}: {m}" for b in info["blocks"] for m in raw_markup(b)]
             for img in info["images"]:
                 rel = unquote(urlparse(img["src"]).path).lstrip("/")
                 if not (img["alt"] or "").strip():
