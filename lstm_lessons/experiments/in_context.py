@@ -1,30 +1,41 @@
-"""The LSTM beside the simple RNN, the GRU and self-attention: size, speed, reach.
+"""The LSTM beside the simple RNN, the GRU and a Transformer block: size, speed, reach.
 
 Shapes: T steps (the sequence length), N batch size, D input size, H hidden
-(or model) size.
+size; for the Transformer block D is its width and F the width of its
+feed-forward layer.
 
-- :func:`parameter_count`, :func:`count_formula`: parameters of one
-  ``torch.nn`` RNN, GRU or LSTM layer, measured and by formula; an LSTM has
-  four blocks (i, f, g, o) where the simple RNN has one.
-- :func:`step_time`: measured wall time of one step of a cell.
-- :func:`delay_limit`: push the delay of the recall task until the LSTM
-  fails too, and measure the product of forget gates over the delay.
-- :class:`SelfAttention`, :func:`layer_time`: one head of scaled dot-product
-  self-attention (Vaswani et al. 2017) against an LSTM layer, timed over
-  sequence lengths; :func:`sequential_steps` and :func:`path_length` are
-  the counts that explain the shape of the curves.
+- :func:`parameter_count`, :func:`count_formula`, :func:`step_flops`:
+  parameters of one ``torch.nn`` RNN, GRU or LSTM layer, measured and by
+  formula, and the multiply-adds of one step; an LSTM has four blocks
+  (i, f, g, o) where the simple RNN has one. :func:`step_time` measures a step.
+- :func:`delay_limit`, :func:`delay_study`, :func:`gradient_reach`: push the
+  delay of chapter 1's recall task until the LSTM fails too, beside the
+  untrained network with the same gate biases, and measure the product of
+  forget gates and the gradient that reaches the remembered step.
+- :func:`race`: an LSTM layer against a causal Transformer block
+  (:mod:`lstm_lessons.cells.attention`) with the same number of parameters
+  (:func:`matched_ff_width`), timed over sequence lengths in NumPy and torch,
+  forward and forward + backward (:func:`race_time`), beside the FLOPs of
+  their matrix products (:func:`matmul_flops`); :func:`crossover` finds where
+  the curves cross. :func:`sequential_steps` and :func:`path_length` are the
+  counts that explain the curves' shapes.
 - :func:`state_size`: the memory a model needs to read one more step of a
   stream: fixed for an LSTM, growing with T for attention (its keys and values).
 """
 
-import math
+
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..cells.attention import block_backward, block_forward, block_param_count, init_block_params
+from ..cells.lstm import init_lstm_params, lstm_backward, lstm_forward
 from ..cells.validation import check_int
+from ..pytorch.attention import causal_mask, transformer_encoder_layer
 from ..training import tasks
 from . import rnn_memory
 
@@ -59,12 +70,24 @@ def count_formula(kind, input_size, hidden_size):
     return BLOCKS[kind] * (H * D + H * H + 2 * H)
 
 
-def _times(fn, repeats):
+def step_flops(kind, input_size, hidden_size, batch_size=1):
+    """FLOPs of the matrix products of one step of a cell: blocks * 2 N H (D + H).
+
+    x_t @ W_x is (N, D) by (D, blocks H), h_{t-1} @ W_h is (N, H) by (H, blocks H);
+    each product of (m, k) by (k, n) costs 2 m k n. The gates' element-wise work
+    is left out.
+    """
+    _check_kind(kind, LAYERS)
+    D, H = check_int("input_size", input_size), check_int("hidden_size", hidden_size)
+    return BLOCKS[kind] * 2 * check_int("batch_size", batch_size) * H * (D + H)
+
+
+def _times(fn, repeats, clock=time.perf_counter):
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return times
 
 
@@ -72,8 +95,8 @@ def _median_time(fn, repeats):
     return float(np.median(_times(fn, repeats)))
 
 
-def _min_time(fn, repeats):
-    return float(min(_times(fn, repeats)))
+def _min_time(fn, repeats, clock=time.perf_counter):
+    return float(min(_times(fn, repeats, clock)))
 
 
 @torch.no_grad()
@@ -96,81 +119,282 @@ def step_time(kind, input_size, hidden_size, batch_size=1, repeats=200, seed=0):
         torch.set_num_threads(threads)
 
 
-def delay_limit(delays, *, seeds=(0,), steps=200, hidden_size=16, forget_bias=5.0):
+#: Chapter 13's delay study (:func:`delay_study`): chapter 1's recall network, pushed
+#: to longer delays, at the chapter's budget and at four times that budget.
+DELAY_STUDY = {
+    "seeds": tuple(range(8)),
+    "delays": (10, 50, 100, 250),
+    "steps": 150,
+    "long_steps": 600,
+    "long_delays": (100, 250),
+    "hidden_size": 16,
+    "forget_bias": 5.0,
+    "input_bias": -2.0,
+}
+#: The networks trained at ``trained_delay``, run at longer ``delays`` (:func:`gradient_reach`).
+REACH = {"trained_delay": 50, "delays": (10, 50, 250, 1000, 2000)}
+RESULTS_FILE = Path(__file__).resolve().parent / "data" / "delay_limit.json"
+
+
+def delay_limit(delays, *, seeds=(0,), steps=200, hidden_size=16, forget_bias=5.0,
+                input_bias=-2.0, return_models=False):  # fmt: skip
     """Train the LSTM of chapter 1's recall task at each delay; return accuracy and forget products.
 
-    Returns a dict with ``accuracy`` (seeds, delays), ``f_product`` (seeds,
-    delays): the product of the storing unit's forget gates over the delay
-    (the unit whose cell state differs most between two sequences that
-    differ only in the remembered symbol), averaged over sequences: the
-    factor by which the carousel scales the stored value and the gradient
-    that reaches it; and ``f_mean``, its geometric mean per step.
+    Returns a dict of arrays (seeds, delays): ``accuracy`` on 256 held-out
+    sequences; ``f_product``, the product of the storing unit's forget gates
+    over the delay (the unit whose cell state differs most between two
+    sequences that differ only in the remembered symbol), averaged over
+    sequences: the factor by which the carousel scales the stored value and
+    the gradient that reaches it; ``f_mean``, its geometric mean per step; and
+    the same three for the *untrained* network of each seed (``..._untrained``),
+    which starts from the same weights and gate biases (``forget_bias``,
+    ``input_bias``; see :func:`~lstm_lessons.experiments.rnn_memory.recall_model`):
+    the control that says what training added. ``return_models=True`` adds
+    ``models``, ``{(seed, delay): trained model}``.
     """
-    delays = tuple(delays)
-    for d in delays:
-        check_int("delay", d, 1)
-    acc = np.empty((len(seeds), len(delays)))
-    f_mean = np.empty_like(acc)
+    delays = tuple(check_int("delay", d, 1) for d in delays)
+    settings = dict(hidden_size=hidden_size, forget_bias=forget_bias, input_bias=input_bias)
+    out = {k: np.empty((len(seeds), len(delays)))
+           for k in ("accuracy", "f_mean", "accuracy_untrained", "f_mean_untrained")}  # fmt: skip
+    models = {}
     for s, seed in enumerate(seeds):
+        untrained = rnn_memory.recall_model("lstm", seed=seed, **settings)
         for k, delay in enumerate(delays):
-            model, _ = rnn_memory.train_recall(
-                "lstm",
-                delay,
-                seed=seed,
-                steps=steps,
-                hidden_size=hidden_size,
-                forget_bias=forget_bias,
-            )
-            acc[s, k] = rnn_memory.recall_accuracy(model, delay, n=256)
+            model, _ = rnn_memory.train_recall("lstm", delay, seed=seed, steps=steps, **settings)
+            models[(seed, delay)] = model
             x, y = tasks.delayed_recall(64, delay, rng=rnn_memory.HELD_OUT_SEED)
-            f_mean[s, k] = _storing_forget_product(model, x, y, delay) ** (1 / delay)
-    return {
-        "delays": np.array(delays),
-        "accuracy": acc,
-        "f_mean": f_mean,
-        "f_product": f_mean ** np.array(delays),
-    }
+            for m, tag in ((model, ""), (untrained, "_untrained")):
+                out["accuracy" + tag][s, k] = rnn_memory.recall_accuracy(m, delay, n=256)
+                out["f_mean" + tag][s, k] = _storing_forget_product(m, x, y, delay) ** (1 / delay)
+    out["delays"] = np.array(delays)
+    for tag in ("", "_untrained"):
+        out["f_product" + tag] = out["f_mean" + tag] ** out["delays"]
+    if return_models:
+        out["models"] = models
+    return out
 
 
-class SelfAttention(nn.Module):
-    """One head of scaled dot-product self-attention with an output projection.
+def delay_study(seeds=DELAY_STUDY["seeds"]):
+    """Chapter 13's delay study over ``seeds``, with :data:`DELAY_STUDY`'s and :data:`REACH`'s settings.
 
-    ``softmax(q k^T / sqrt(H)) v`` over all T positions at once: time-major
-    input (T, N, H) -> (T, N, H), like ``torch.nn.LSTM(H, H)``.
+    Returns ``{"budget": delay_limit(...) at DELAY_STUDY["steps"], "long":
+    delay_limit(...) at "long_steps" over "long_delays", "reach": {"grad",
+    "f_product"} (seeds, REACH delays) for the networks trained at
+    REACH["trained_delay"], "reach_untrained": the same for the untrained
+    networks}``, every array one row per seed, without the models.
     """
+    c = DELAY_STUDY
+    settings = {k: c[k] for k in ("hidden_size", "forget_bias", "input_bias")}
+    budget = delay_limit(c["delays"], seeds=seeds, steps=c["steps"], return_models=True,
+                         **settings)  # fmt: skip
+    models = budget.pop("models")
+    long = delay_limit(c["long_delays"], seeds=seeds, steps=c["long_steps"], **settings)
+    reach = {"grad": [], "f_product": []}
+    reach_untrained = {"grad": [], "f_product": []}
+    for seed in seeds:
+        for m, into in ((models[(seed, REACH["trained_delay"])], reach),
+                        (rnn_memory.recall_model("lstm", seed=seed, **settings), reach_untrained)):  # fmt: skip
+            r = gradient_reach(m, REACH["delays"])
+            into["grad"].append(r["grad"])
+            into["f_product"].append(r["f_product"])
+    as_arrays = lambda d: {k: np.array(v) for k, v in d.items()}  # noqa: E731
+    return {"budget": budget, "long": long, "reach": as_arrays(reach),
+            "reach_untrained": as_arrays(reach_untrained)}  # fmt: skip
 
-    def __init__(self, hidden_size):
-        super().__init__()
-        check_int("hidden_size", hidden_size, 1)
-        self.qkv = nn.Linear(hidden_size, 3 * hidden_size)
-        self.out = nn.Linear(hidden_size, hidden_size)
 
-    def forward(self, x):
-        q, k, v = self.qkv(x.transpose(0, 1)).chunk(3, dim=-1)  # each (N, T, H)
-        scores = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (N, T, T)
-        return self.out(torch.softmax(scores, dim=-1) @ v).transpose(0, 1)  # (T, N, H)
+def save_study(results, path=RESULTS_FILE, **meta):
+    """Store :func:`delay_study`'s results (arrays as lists) and ``meta`` as JSON."""
+
+    def plain(obj):
+        if isinstance(obj, dict):
+            return {k: plain(v) for k, v in obj.items()}
+        return np.asarray(obj).tolist()
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"meta": plain(meta), "settings": plain(DELAY_STUDY | {"reach": REACH}),
+               "results": plain(results)}  # fmt: skip
+    path.write_text(json.dumps(payload, indent=1) + "\n")
 
 
-@torch.no_grad()
-def layer_time(kind, T, hidden_size=64, batch_size=1, repeats=5, threads=1, seed=0):
-    """Shortest wall time in seconds of ``repeats`` forward passes over T steps.
+def load_study(path=RESULTS_FILE):
+    """The stored results of ``scripts/run_delay_limit.py``: ``(results, settings, meta)``."""
 
-    ``kind`` is "lstm" or "attention". The shortest run is the one least
-    disturbed by other work on the machine, so it is the steadiest estimate of
-    the layer's own cost.
+    def arrays(obj):
+        if isinstance(obj, dict):
+            return {k: arrays(v) for k, v in obj.items()}
+        return np.asarray(obj)
+
+    payload = json.loads(Path(path).read_text())
+    return arrays(payload["results"]), payload["settings"], payload["meta"]
+
+
+def matched_ff_width(width, target):
+    """The feed-forward width F that brings a block of width D closest to ``target`` parameters.
+
+    The block has 4 D^2 + 2 D F + F + 9 D parameters
+    (:func:`~lstm_lessons.cells.attention.block_param_count`), so F is the
+    rounded solution of that count = ``target``; ties go to the smaller F.
     """
-    _check_kind(kind, ("lstm", "attention"))
-    check_int("T", T, 1)
+    D = check_int("width", width)
+    target = check_int("target", target)
+    rest = target - block_param_count(D, 1) + (2 * D + 1)
+    if rest < 2 * D + 1:
+        raise ValueError(
+            f"target: expected at least {block_param_count(D, 1)} parameters for width {D}, "
+            f"got {target}"
+        )
+    F = rest // (2 * D + 1)
+    below, above = block_param_count(D, F), block_param_count(D, F + 1)
+    return F if target - below <= above - target else F + 1
+
+
+def matmul_flops(kind, T, batch_size, width, ff_width=None, backward=False):
+    """Floating-point operations of the matrix products of one layer over T steps.
+
+    A product of (m, k) and (k, n) costs 2 m k n (a multiply and an add per
+    term). With N = ``batch_size``, D = H = ``width``, F = ``ff_width``:
+
+    - ``"lstm"``, ``torch.nn.LSTM(D, H)``: every step, x_t @ W_x and
+      h_{t-1} @ W_h into 4H columns: 2 T N 4H (D + H), in T steps that must
+      wait for each other.
+    - ``"transformer"``, the causal block of :mod:`lstm_lessons.cells.attention`:
+      q, k, v and the output projection 2 T N 4 D^2, the feed-forward layer
+      2 T N 2 D F, the scores q k^T and the weighted sum p v 2 N T^2 D each (over
+      all heads; the masked half of the scores is computed and then discarded,
+      as in torch's layer). Every position at once.
+
+    ``backward=True`` adds the backward pass, two products per product (one per
+    factor): three times the forward's count. Element-wise work (gates, softmax,
+    norms) is left out: it grows like the products' outputs, not their inner sizes.
+    """
+    _check_kind(kind, ("lstm", "transformer"))
+    T, N, D = check_int("T", T), check_int("batch_size", batch_size), check_int("width", width)
+    if kind == "lstm":
+        forward = 2 * T * N * 4 * D * (D + D)
+    else:
+        F = check_int("ff_width", ff_width)
+        forward = 2 * T * N * (4 * D * D + 2 * D * F) + 2 * 2 * N * T * T * D
+    return 3 * forward if backward else forward
+
+
+def race_contenders(kind, library, T, *, batch_size=1, width=64, ff_width=None, heads=4,
+                    backward=False, seed=0):  # fmt: skip
+    """The function that :func:`race_time` times: one forward (and backward) pass, float32.
+
+    ``library`` "numpy": :func:`~lstm_lessons.cells.lstm.lstm_forward` (and
+    ``lstm_backward``) or :func:`~lstm_lessons.cells.attention.block_forward`
+    (and ``block_backward``); "torch": ``torch.nn.LSTM`` or
+    ``torch.nn.TransformerEncoderLayer`` with a causal mask, the torch twin's
+    settings. Both layers read and write (T, N, width).
+    """
+    _check_kind(kind, ("lstm", "transformer"))
+    _check_kind(library, ("numpy", "torch"))
+    T, N, D = check_int("T", T), check_int("batch_size", batch_size), check_int("width", width)
+    if kind == "transformer":
+        F = check_int("ff_width", ff_width)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((T, N, D)).astype(np.float32)
+    dout = rng.standard_normal((T, N, D)).astype(np.float32)
+    if library == "numpy":
+        if kind == "lstm":
+            params = init_lstm_params(D, D, seed=seed, dtype=np.float32)
+            h0 = np.zeros((N, D), dtype=np.float32)
+
+            def forward():
+                return lstm_forward(x, h0, h0, params)[2]
+
+            def back(cache):
+                lstm_backward(dout, cache)
+        else:
+            params = init_block_params(D, F, seed=seed, dtype=np.float32)
+
+            def forward():
+                return block_forward(x, params, heads)[1]
+
+            def back(cache):
+                block_backward(dout, cache)
+
+        return (lambda: back(forward())) if backward else forward
     torch.manual_seed(seed)
-    layer = nn.LSTM(hidden_size, hidden_size) if kind == "lstm" else SelfAttention(hidden_size)
-    x = torch.randn(T, batch_size, hidden_size)
+    if kind == "lstm":
+        layer, extra = nn.LSTM(D, D), {}
+    else:
+        layer = transformer_encoder_layer(D, F, heads)
+        extra = {"src_mask": causal_mask(T), "is_causal": True}
+    xt, dt = torch.from_numpy(x), torch.from_numpy(dout)
+
+    def run_torch():
+        out = layer(xt.requires_grad_(backward), **extra)
+        out = out[0] if kind == "lstm" else out
+        if backward:
+            out.backward(dt)
+
+    if backward:
+        return run_torch
+    layer.eval()
+    return torch.no_grad()(run_torch)
+
+
+def race_time(kind, library, T, *, batch_size=1, width=64, ff_width=None, heads=4,
+              backward=False, repeats=5, seed=0):  # fmt: skip
+    """Shortest CPU time in seconds of ``repeats`` runs of :func:`race_contenders`, one thread.
+
+    The CPU time of this process, not the wall time: on a machine shared with
+    other work, the wall time also counts the time slices the other processes
+    take, while with one thread the CPU time is the layer's own cost (on a quiet
+    machine the two agree). The shortest run is the one least disturbed
+    (caches, frequency), so it is the steadiest estimate. NumPy's BLAS keeps the
+    thread count it started with (``OMP_NUM_THREADS=1`` sets it to one).
+    """
+    check_int("repeats", repeats, 1)
+    fn = race_contenders(kind, library, T, batch_size=batch_size, width=width,
+                         ff_width=ff_width, heads=heads, backward=backward, seed=seed)  # fmt: skip
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)
     try:
-        layer(x)
-        return _min_time(lambda: layer(x), repeats)
+        fn()
+        return _min_time(fn, repeats, clock=time.process_time)
     finally:
         torch.set_num_threads(before)
+
+
+def race(lengths, *, batch_size=1, width=64, heads=4, repeats=5, libraries=("numpy", "torch"),
+         passes=(False, True), seed=0):  # fmt: skip
+    """Time an LSTM layer and a causal Transformer block of the same size over ``lengths``.
+
+    The block has width D = ``width`` and the feed-forward width that matches
+    its parameter count to ``torch.nn.LSTM(D, D)``'s (:func:`matched_ff_width`).
+    Returns a dict: ``lengths``, ``ff_width``, ``params`` {"lstm", "transformer"},
+    and for each (library, backward) pair a dict with the times of each kind
+    (lists over ``lengths``), the matrix-product FLOPs of each, and the
+    ``crossover`` length (:func:`crossover`).
+    """
+    lengths = tuple(check_int("T", T) for T in lengths)
+    D = check_int("width", width)
+    lstm_params = count_formula("lstm", D, D)
+    F = matched_ff_width(D, lstm_params)
+    result = {"lengths": lengths, "batch_size": batch_size, "width": D, "ff_width": F,
+              "heads": heads, "params": {"lstm": lstm_params,
+                                         "transformer": block_param_count(D, F)}}  # fmt: skip
+    for library in libraries:
+        for backward in passes:
+            times = {
+                kind: [race_time(kind, library, T, batch_size=batch_size, width=D, ff_width=F,
+                                 heads=heads, backward=backward, repeats=repeats, seed=seed)
+                       for T in lengths]
+                for kind in ("lstm", "transformer")
+            }  # fmt: skip
+            flops = {
+                kind: [matmul_flops(kind, T, batch_size, D, F, backward) for T in lengths]
+                for kind in ("lstm", "transformer")
+            }
+            result[(library, backward)] = {
+                "times": times,
+                "flops": flops,
+                "crossover": crossover(lengths, times["lstm"], times["transformer"]),
+            }
+    return result
 
 
 def crossover(lengths, lstm_times, attention_times):
