@@ -153,10 +153,18 @@ def test_c05_cell_gradient_matches_finite_differences():
 
 
 def test_c06_positive_forget_bias_helps_long_delay():
-    sweep = forgetting.forget_bias_sweep(biases=(0.0, 1.0, 2.0), seeds=(0, 1))
+    """The chapter's sweep, with its settings and seeds. Between biases 1 and 2 its four seeds
+    cannot tell a difference (the chapter says so, from an exact permutation test)."""
+    from lstm_lessons.experiments.significance import permutation_test
+
+    sweep = forgetting.forget_bias_sweep(
+        biases=(0.0, 1.0, 2.0), seeds=(0, 1, 2, 3), delay=10, n_symbols=4, hidden_size=16,
+        steps=300, lr=0.02, batch_size=64, solved_fraction=0.1)
+    assert permutation_test(sweep.accuracy[1], sweep.accuracy[2]) > 0.05
     acc = sweep.accuracy.mean(axis=1)
     assert acc[0] < 0.6, f"bias 0 should struggle, got mean accuracy {acc[0]:.2f}"
-    assert acc[1] > 0.9 and acc[2] > 0.9, f"bias 1 and 2 should learn, got {acc[1:]}"
+    # Over the chapter's four seeds bias 1 solves three (one stays near chance), bias 2 all.
+    assert acc[1] > 0.75 and acc[2] > 0.9, f"bias 1 and 2 should learn, got {acc[1:]}"
     assert np.all(np.isnan(sweep.steps_to_solve[0]))
     assert not np.any(np.isnan(sweep.steps_to_solve[2]))
     # At the start f ~ sigma(b): the bias is what sets the starting point.
@@ -272,3 +280,4 @@ def test_cell_state_jacobian_rejects_peephole_cells():
     cache = forward(x[:3], params, "peephole")
     with pytest.raises(ValueError, match=r"expected a variant without peepholes, got 'peephole'"):
         carousel.cell_state_jacobian(cache, 2)
+
