@@ -574,7 +574,8 @@ def draw_unrolled(steps=4, cell="RNN", cell_state=False, highlight=(), ax=None):
                  fontsize=10)
         if cell_state:
             cv.line([(x0 - pitch + w, y_c), (x0, y_c)], "cell_path")
-            cv.label((x0 - (pitch - w) / 2, y_c + 0.6), f"$c_{{{t - 1}}}$", "cell_path",
+            lift = 0.6 if "gradient_path" in cv.highlight else 0.25  # above the error's line
+            cv.label((x0 - (pitch - w) / 2, y_c + lift), f"$c_{{{t - 1}}}$", "cell_path",
                      fontsize=10)
     last = (steps - 1) * pitch + w / 2
     if "gradient_path" in cv.highlight:
