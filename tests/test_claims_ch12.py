@@ -203,6 +203,21 @@ def test_c22_motif_retrained_seed_matches_the_stored_study(seed):
     assert again["ratio"] == pytest.approx(stored["ratio"], rel=0.03)
 
 
+def test_motif_gate_ratio_and_untrained_control_by_hand():
+    offsets = np.arange(-4, 8)
+    i = np.array([[0.1], [0.1], [0.3], [0.1], [0.2], [0.6], [0.4], [0.2], [0.2], [0.2], [0.9], [0.1]])
+    f = np.full((12, 1), 0.95)
+    ratio, on_motif, background, f_before = mo.gate_ratio(
+        {"offsets": offsets, "i": i, "f": f}, 0, m=6
+    )
+    # On the motif (offsets 0..5) the highest is 0.6; before it the median is 0.1 (mean 0.15).
+    assert (on_motif, background, f_before) == (0.6, 0.1, 0.95) and ratio == pytest.approx(6.0)
+    # The untrained control of every stored seed, recomputed.
+    x, y, _ = planted_motif(1024, 60, rng=mo.HELD_OUT_SEED)
+    stored = [r["untrained_corr"] for r in mo.stored_seeds()]
+    np.testing.assert_allclose([mo.untrained_holding(s, x, y) for s in range(12)], stored, atol=1e-9)
+
+
 def test_c22_motif_study_as_printed():
     """C22, biology: the gate ratio holds in the latch seeds and in no other (as printed)."""
     study = mo.stored_seeds()
