@@ -293,8 +293,8 @@ def controlled_search(states, features, codes, controls):
     name -> row, with ``unit`` and ``r`` (as :func:`unit_search`), ``residual``
     (that unit's correlation beyond the current character), ``lookup`` (the
     correlation of the best function of the current character with the
-    feature), and ``untrained`` / ``untrained_residual``: the largest |r| and
-    |residual| of any unit of any control network.
+    feature), and ``untrained`` / ``untrained_residual``: the largest ``abs(r)`` and
+    ``abs(residual)`` of any unit of any control network.
     """
     best, _ = unit_search(states, features)
     residual = residual_correlations(states, features, codes)
@@ -318,7 +318,7 @@ def controlled_search(states, features, codes, controls):
 def is_memory_unit(row, margin=MARGIN):
     """Whether a row of :func:`controlled_search` beats both controls by ``margin``.
 
-    Its |r| must exceed the untrained networks' best |r| and the current
+    Its ``abs(r)`` must exceed the untrained networks' best ``abs(r)`` and the current
     character's (``lookup``) by ``margin``, and its residual correlation must
     exceed the untrained networks' best residual by ``margin``.
     """

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from ..cells.validation import check_int
-from ..training.applied_tasks import MOTIF, planted_motif
 from ..training import harness
+from ..training.applied_tasks import MOTIF, planted_motif
 from ..training.harness import HELD_OUT_SEED
 from ..training.loop import evaluate
 from ..training.model import SequenceModel
@@ -119,7 +119,7 @@ def gate_ratio(aligned, unit, m=MOTIF_LENGTH):
 
 
 def untrained_holding(seed, x, y):
-    """The control: the largest |correlation| of a final cell state with the label in the
+    """The control: the largest absolute correlation of a final cell state with the label in the
     untrained network of ``seed`` (:func:`motif_model`)."""
     return float(np.abs(holding_units(motif_model(seed=seed), x, y)[0]).max())
 
