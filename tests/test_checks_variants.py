@@ -221,8 +221,10 @@ def test_permutation_p_strict_inequality_is_diagnosed():
 
 
 def test_ablation_p_accepts_the_right_value_and_rejects_wrong_ones_without_giving_it():
-    results = ablation.load_results()[0]["recall"]
-    right = ablation.permutation_test(results["nfg"], results["standard"])
+    runs = ablation.load_results()[0]["recall"]["variants"]
+    right = ablation.permutation_test(runs["nfg"]["loss"][:8], runs["standard"]["loss"][:8])
+    assert right == brute_force_permutation_p(runs["nfg"]["loss"][:8],
+                                              runs["standard"]["loss"][:8])
     assert "passed" in check_ablation_p(right)
     assert "passed" in check_ablation_p(np.float64(right))
     for wrong in (right + 0.3, -1.0):
@@ -230,3 +232,10 @@ def test_ablation_p_accepts_the_right_value_and_rejects_wrong_ones_without_givin
         assert "not right yet" in message and f"{right:.3g}" not in message
     assert "not computed yet" in failure(check_ablation_p, ...)
     assert "one number" in failure(check_ablation_p, [right])
+    accuracies = ablation.permutation_test(runs["nfg"]["accuracy"][:8],
+                                           runs["standard"]["accuracy"][:8])
+    if accuracies != right:
+        assert "compared accuracies" in failure(check_ablation_p, accuracies)
+    all_seeds = ablation.permutation_test(runs["nfg"]["loss"], runs["standard"]["loss"],
+                                          n_resamples=20_000)
+    assert "not right yet" in failure(check_ablation_p, all_seeds)
