@@ -1,7 +1,8 @@
 """Write lstm_lessons/data/genesis_kjv.txt from the Debian package bible-kjv.
 
-The book of Genesis in the King James Version (1611), whose copyright has
-expired; the Debian package bible-kjv-text ships it and its `bible` program
+The book of Genesis in the King James Version: the 1769 standard text of
+Benjamin Blayney, in modern spelling (the translation dates from 1611), whose
+copyright has expired; the Debian package bible-kjv-text ships it and its `bible` program
 prints it. Each verse becomes a paragraph "chapter:verse text", wrapped at
 WIDTH characters, so that the text has lines of nearly equal length (a
 character model then has a reason to count its position in a line).
