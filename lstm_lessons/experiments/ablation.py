@@ -60,10 +60,12 @@ GREFF_NAMES = {
 }
 #: The shared grid from which every variant picks its learning rate.
 LEARNING_RATES = (3e-3, 1e-2, 3e-2)
-#: Seeds per variant in the study, and for tuning (the tuning seeds are others).
+#: Runs (seeds 0, 1, ...) per variant in the study, chosen from the power of the design.
 N_SEEDS = 20
+#: Runs per learning rate and variant when the learning rate is chosen.
 N_TUNING_SEEDS = 4
-TUNING_SEEDS = model_seeds(N_TUNING_SEEDS, first=1000)  # never among the study's 0 .. N_SEEDS-1
+#: The seeds of those runs: never among the study's 0 .. N_SEEDS - 1.
+TUNING_SEEDS = model_seeds(N_TUNING_SEEDS, first=1000)
 #: Training losses of seed 0 stored per (task, variant), for the tests to reproduce.
 FINGERPRINT_STEPS = 20
 #: Each comparison's p-value: the paired sign-flip test with this many random sign patterns.

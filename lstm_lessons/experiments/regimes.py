@@ -37,7 +37,8 @@ from ..training.applied_tasks import DRIFTS, P_SWITCH, SIGMAS, regime_returns
 from ..training.harness import HELD_OUT_SEED
 from ..training.model import SequenceModel
 
-SKIP = 20  # the first steps are scored by no method: every method starts from even odds
+#: Days at the start of a series that no method is scored on: every method starts from even odds.
+SKIP = 20
 
 
 class RegimeClassifier(SequenceModel):
