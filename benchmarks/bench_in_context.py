@@ -1,9 +1,9 @@
 """Time an LSTM layer against a causal Transformer block of the same size over sequence length.
 
-Run (about five minutes on one core; chapter 13 reads the result):
+Run (about seven minutes on one core; chapter 13 reads the result):
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \\
-        python benchmarks/bench_in_context.py --json benchmarks/bench_in_context.json
+        python benchmarks/bench_in_context.py --repeats 7 --json benchmarks/bench_in_context.json
 
 For batch 1 and batch 16, and for every length T, it times the forward pass and the
 forward and backward pass of ``torch.nn.LSTM(64, 64)`` (33,280 parameters) and of the
@@ -12,8 +12,8 @@ feed-forward width that brings it to the LSTM's count, in NumPy (the course's ow
 ``lstm_forward``/``lstm_backward`` and ``block_forward``/``block_backward``) and in torch
 (``torch.nn.LSTM`` and ``torch.nn.TransformerEncoderLayer`` with a causal mask). Every
 entry is the shortest of ``--repeats`` runs (:func:`lstm_lessons.experiments.in_context.race`),
-on one thread, float32, by the CPU time of the process (steadier than wall time on a
-shared machine); beside the times it stores the matrix-product FLOPs of every run
+the LSTM and the block in turns, on one thread, float32, by the CPU time of the process
+(steadier than wall time on a shared machine); beside the times it stores the matrix-product FLOPs of every run
 (:func:`~lstm_lessons.experiments.in_context.matmul_flops`) and the machine.
 """
 

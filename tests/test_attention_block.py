@@ -113,6 +113,15 @@ def test_conversion_round_trip_and_default_init():
     assert np.abs(p0["W_qkv"]).max() <= 1 / np.sqrt(6)
 
 
+def test_float32_stays_float32():
+    params = at.init_block_params(8, 5, dtype=np.float32)
+    x = np.random.default_rng(0).standard_normal((6, 2, 8)).astype(np.float32)
+    out, cache = at.block_forward(x, params, heads=2)
+    dx, grads = at.block_backward(np.ones_like(out), cache)
+    assert out.dtype == dx.dtype == np.float32
+    assert {g.dtype for g in grads.values()} == {np.dtype(np.float32)}
+
+
 def test_bad_input_says_what_was_expected():
     params = at.init_block_params(6, 4)
     x = np.zeros((3, 2, 6))

@@ -105,6 +105,23 @@ def test_c20_a_retrained_slice_reproduces_the_stored_study(study):
     np.testing.assert_allclose(reach["f_product"], results["reach"]["f_product"][0], rtol=1e-3)
 
 
+def test_c20_delay_study_assembles_what_it_says():
+    """A tiny study: its rows are delay_limit's and gradient_reach's for the same networks."""
+    config = ic.DELAY_STUDY | {"delays": (2, 3), "steps": 3, "long_steps": 4, "long_delays": (3,)}
+    reach = {"trained_delay": 3, "delays": (2, 6)}
+    got = ic.delay_study(seeds=(0, 1), config=config, reach=reach)
+    settings = {k: config[k] for k in ("hidden_size", "forget_bias", "input_bias")}
+    long = ic.delay_limit((3,), seeds=(0, 1), steps=4, **settings)
+    np.testing.assert_array_equal(got["long"]["f_product"], long["f_product"])
+    for s, seed in enumerate((0, 1)):
+        model, _ = rnn_memory.train_recall("lstm", 3, seed=seed, steps=3, **settings)
+        np.testing.assert_array_equal(got["reach"]["grad"][s], ic.gradient_reach(model, (2, 6))["grad"])
+        untrained = rnn_memory.recall_model("lstm", seed=seed, **settings)
+        np.testing.assert_array_equal(got["reach_untrained"]["f_product"][s],
+                                      ic.gradient_reach(untrained, (2, 6))["f_product"])  # fmt: skip
+    assert got["budget"]["accuracy"].shape == (2, 2) and "models" not in got["budget"]
+
+
 def test_c20_the_untrained_control_keeps_what_its_forget_bias_says(study):
     """sigma(5)^d: the untrained network's storing unit keeps about what its initial bias gives."""
     results, settings, _ = study
@@ -246,16 +263,56 @@ def test_c21_the_numpy_and_torch_contenders_compute_the_same_function(kind):
     np.testing.assert_allclose(got.detach().numpy(), expected, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("library", ["numpy", "torch"])
+@pytest.mark.parametrize("kind", ["lstm", "transformer"])
 @pytest.mark.parametrize("backward", [False, True])
-def test_c21_race_contenders_run(library, backward):
-    for kind in ("lstm", "transformer"):
-        ic.race_contenders(kind, library, 5, batch_size=2, width=8, ff_width=5, heads=2,
-                           backward=backward)()  # fmt: skip
+def test_c21_the_timed_numpy_and_torch_runs_compute_the_same(kind, backward):
+    """What the race times: the same output (or input gradient) in NumPy and torch, float32."""
+    shape = dict(batch_size=3, width=8, ff_width=5, heads=2, backward=backward, seed=4)
+    got = {lib: ic.race_contenders(kind, lib, 7, **shape)() for lib in ("numpy", "torch")}
+    torch_out = got["torch"].detach().numpy()
+    assert got["numpy"].dtype == torch_out.dtype == np.float32
+    assert got["numpy"].shape == (7, 3, 8)
+    np.testing.assert_allclose(got["numpy"], torch_out, rtol=1e-4, atol=2e-6)
     with pytest.raises(ValueError, match="kind"):
-        ic.race_contenders("gru", library, 5)
+        ic.race_contenders("gru", "numpy", 5)
     with pytest.raises(ValueError, match="kind"):
-        ic.race_contenders("lstm", "jax", 5)
+        ic.race_contenders(kind, "jax", 5, ff_width=5)
+
+
+def test_c21_race_reports_sizes_flops_and_crossover_of_what_it_timed():
+    run = ic.race((2, 5), batch_size=2, width=8, heads=2, repeats=1)
+    F = ic.matched_ff_width(8, ic.count_formula("lstm", 8, 8))
+    assert (run["ff_width"], run["width"], run["batch_size"]) == (F, 8, 2)
+    assert run["params"] == {"lstm": ic.count_formula("lstm", 8, 8),
+                             "transformer": at.block_param_count(8, F)}  # fmt: skip
+    for library in ("numpy", "torch"):
+        for backward in (False, True):
+            r = run[(library, backward)]
+            assert r["flops"]["transformer"] == [
+                ic.matmul_flops("transformer", T, 2, 8, F, backward) for T in (2, 5)
+            ]
+            assert r["flops"]["lstm"] == [ic.matmul_flops("lstm", T, 2, 8) * (3 if backward else 1)
+                                          for T in (2, 5)]  # fmt: skip
+            assert all(t > 0 for t in r["times"]["lstm"] + r["times"]["transformer"])
+            assert r["crossover"] == ic.crossover((2, 5), r["times"]["lstm"],
+                                                  r["times"]["transformer"])  # fmt: skip
+
+
+def test_c21_race_files_each_time_under_its_layer(monkeypatch):
+    """With a fake clock-free race_time: every time lands under its kind, library and pass."""
+
+    def fake(kinds, library, T, *, backward, **_):
+        base = T * (10 if library == "torch" else 1) * (3 if backward else 1)
+        return (base, 2 * base) if kinds == ("lstm", "transformer") else None
+
+    monkeypatch.setattr(ic, "race_time", fake)
+    run = ic.race((2, 5), width=8, heads=2)
+    for library, scale in (("numpy", 1), ("torch", 10)):
+        for backward, factor in ((False, 1), (True, 3)):
+            times = run[(library, backward)]["times"]
+            assert times["lstm"] == [2 * scale * factor, 5 * scale * factor]
+            assert times["transformer"] == [4 * scale * factor, 10 * scale * factor]
+            assert run[(library, backward)]["crossover"] == 2
 
 
 def test_c21_stored_benchmark_matches_the_code():
@@ -320,3 +377,4 @@ def test_crossover_ignores_a_single_noisy_point():
     assert ic.crossover(lengths, lstm, (1, 6, 2, 6, 7)) == 4
     assert ic.crossover(lengths, lstm, (1, 1, 1, 1, 1)) is None
     assert ic.crossover(lengths, lstm, (6, 6, 6, 6, 6)) == 1
+    assert ic.crossover(lengths, lstm, (6, 6, 6, 5, 6)) == 5  # a tie is not slower

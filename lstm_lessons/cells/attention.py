@@ -48,6 +48,7 @@ has two in the backward pass (one per factor), so a forward and backward pass
 costs three times the forward's multiply-adds.
 """
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -158,7 +159,7 @@ def block_forward(x, params, heads=1):
     T, N, D = x.shape
     qkv = x @ params["W_qkv"] + params["b_qkv"]  # (T, N, 3D)
     q, k, v = (_heads(z, A) for z in np.split(qkv, 3, axis=-1))  # each (N, A, T, E)
-    s = q @ k.swapaxes(-1, -2) / np.sqrt(D // A)  # (N, A, T, T)
+    s = q @ k.swapaxes(-1, -2) / math.sqrt(D // A)  # (N, A, T, T); a float keeps float32
     s = np.where(np.tri(T, dtype=bool), s, -np.inf)
     p = np.exp(s - s.max(axis=-1, keepdims=True))
     p /= p.sum(axis=-1, keepdims=True)
@@ -190,7 +191,7 @@ def block_backward(dout, cache):
     do = _heads(dz1 @ params["W_o"].T, A)  # (N, A, T, E)
     dp = do @ v.swapaxes(-1, -2)  # (N, A, T, T)
     dv = p.swapaxes(-1, -2) @ do
-    ds = p * (dp - (p * dp).sum(axis=-1, keepdims=True)) / np.sqrt(D // A)
+    ds = p * (dp - (p * dp).sum(axis=-1, keepdims=True)) / math.sqrt(D // A)
     dq = ds @ k
     dk = ds.swapaxes(-1, -2) @ q
     dqkv = np.concatenate([_join(dq), _join(dk), _join(dv)], axis=-1)  # (T, N, 3D)

@@ -25,6 +25,7 @@ feed-forward layer.
 
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from torch import nn
 from ..cells.attention import block_backward, block_forward, block_param_count, init_block_params
 from ..cells.lstm import init_lstm_params, lstm_backward, lstm_forward
 from ..cells.validation import check_int
-from ..pytorch.attention import causal_mask, transformer_encoder_layer
+from ..pytorch.attention import block_to_torch, causal_mask, transformer_encoder_layer
+from ..pytorch.convert import to_torch
 from ..training import tasks
 from . import rnn_memory
 
@@ -82,21 +84,17 @@ def step_flops(kind, input_size, hidden_size, batch_size=1):
     return BLOCKS[kind] * 2 * check_int("batch_size", batch_size) * H * (D + H)
 
 
-def _times(fn, repeats, clock=time.perf_counter):
+def _times(fn, repeats):
     times = []
     for _ in range(repeats):
-        start = clock()
+        start = time.perf_counter()
         fn()
-        times.append(clock() - start)
+        times.append(time.perf_counter() - start)
     return times
 
 
 def _median_time(fn, repeats):
     return float(np.median(_times(fn, repeats)))
-
-
-def _min_time(fn, repeats, clock=time.perf_counter):
-    return float(min(_times(fn, repeats, clock)))
 
 
 @torch.no_grad()
@@ -174,32 +172,31 @@ def delay_limit(delays, *, seeds=(0,), steps=200, hidden_size=16, forget_bias=5.
     return out
 
 
-def delay_study(seeds=DELAY_STUDY["seeds"]):
-    """Chapter 13's delay study over ``seeds``, with :data:`DELAY_STUDY`'s and :data:`REACH`'s settings.
+def delay_study(seeds=DELAY_STUDY["seeds"], config=DELAY_STUDY, reach=REACH):
+    """Chapter 13's delay study over ``seeds``, with ``config`` (:data:`DELAY_STUDY`) and ``reach``.
 
-    Returns ``{"budget": delay_limit(...) at DELAY_STUDY["steps"], "long":
+    Returns ``{"budget": delay_limit(...) at config["steps"], "long":
     delay_limit(...) at "long_steps" over "long_delays", "reach": {"grad",
-    "f_product"} (seeds, REACH delays) for the networks trained at
-    REACH["trained_delay"], "reach_untrained": the same for the untrained
+    "f_product"} (seeds, reach["delays"]) for the networks trained at
+    reach["trained_delay"], "reach_untrained": the same for the untrained
     networks}``, every array one row per seed, without the models.
     """
-    c = DELAY_STUDY
+    c = config
     settings = {k: c[k] for k in ("hidden_size", "forget_bias", "input_bias")}
     budget = delay_limit(c["delays"], seeds=seeds, steps=c["steps"], return_models=True,
                          **settings)  # fmt: skip
     models = budget.pop("models")
     long = delay_limit(c["long_delays"], seeds=seeds, steps=c["long_steps"], **settings)
-    reach = {"grad": [], "f_product": []}
-    reach_untrained = {"grad": [], "f_product": []}
+    grads = {"reach": {"grad": [], "f_product": []},
+             "reach_untrained": {"grad": [], "f_product": []}}  # fmt: skip
     for seed in seeds:
-        for m, into in ((models[(seed, REACH["trained_delay"])], reach),
-                        (rnn_memory.recall_model("lstm", seed=seed, **settings), reach_untrained)):  # fmt: skip
-            r = gradient_reach(m, REACH["delays"])
-            into["grad"].append(r["grad"])
-            into["f_product"].append(r["f_product"])
-    as_arrays = lambda d: {k: np.array(v) for k, v in d.items()}  # noqa: E731
-    return {"budget": budget, "long": long, "reach": as_arrays(reach),
-            "reach_untrained": as_arrays(reach_untrained)}  # fmt: skip
+        for m, key in ((models[(seed, reach["trained_delay"])], "reach"),
+                       (rnn_memory.recall_model("lstm", seed=seed, **settings), "reach_untrained")):  # fmt: skip
+            r = gradient_reach(m, reach["delays"])
+            grads[key]["grad"].append(r["grad"])
+            grads[key]["f_product"].append(r["f_product"])
+    return {"budget": budget, "long": long,
+            **{key: {k: np.array(v) for k, v in d.items()} for key, d in grads.items()}}  # fmt: skip
 
 
 def save_study(results, path=RESULTS_FILE, **meta):
@@ -286,49 +283,62 @@ def race_contenders(kind, library, T, *, batch_size=1, width=64, ff_width=None, 
     ``lstm_backward``) or :func:`~lstm_lessons.cells.attention.block_forward`
     (and ``block_backward``); "torch": ``torch.nn.LSTM`` or
     ``torch.nn.TransformerEncoderLayer`` with a causal mask, the torch twin's
-    settings. Both layers read and write (T, N, width).
+    settings, loaded with the same weights as the NumPy layer. Both layers
+    read and write (T, N, width). The function returns the output (T, N, width),
+    or with ``backward=True`` the gradient on the input for a fixed random
+    upstream gradient, so that the NumPy and torch contenders can be compared.
     """
     _check_kind(kind, ("lstm", "transformer"))
     _check_kind(library, ("numpy", "torch"))
     T, N, D = check_int("T", T), check_int("batch_size", batch_size), check_int("width", width)
-    if kind == "transformer":
-        F = check_int("ff_width", ff_width)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((T, N, D)).astype(np.float32)
     dout = rng.standard_normal((T, N, D)).astype(np.float32)
+    if kind == "lstm":
+        params = init_lstm_params(D, D, seed=seed, dtype=np.float32)
+    else:
+        F = check_int("ff_width", ff_width)
+        params = init_block_params(D, F, seed=seed, dtype=np.float32)
     if library == "numpy":
         if kind == "lstm":
-            params = init_lstm_params(D, D, seed=seed, dtype=np.float32)
             h0 = np.zeros((N, D), dtype=np.float32)
 
             def forward():
-                return lstm_forward(x, h0, h0, params)[2]
+                hs, _, cache = lstm_forward(x, h0, h0, params)
+                return hs, cache
 
             def back(cache):
-                lstm_backward(dout, cache)
+                return lstm_backward(dout, cache)[0]
         else:
-            params = init_block_params(D, F, seed=seed, dtype=np.float32)
 
             def forward():
-                return block_forward(x, params, heads)[1]
+                return block_forward(x, params, heads)
 
             def back(cache):
-                block_backward(dout, cache)
+                return block_backward(dout, cache)[0]
 
-        return (lambda: back(forward())) if backward else forward
-    torch.manual_seed(seed)
+        def run_numpy():
+            out, cache = forward()
+            return back(cache) if backward else out
+
+        return run_numpy
     if kind == "lstm":
         layer, extra = nn.LSTM(D, D), {}
+        layer.load_state_dict(to_torch(params))
     else:
         layer = transformer_encoder_layer(D, F, heads)
+        layer.load_state_dict(block_to_torch(params))
         extra = {"src_mask": causal_mask(T), "is_causal": True}
     xt, dt = torch.from_numpy(x), torch.from_numpy(dout)
 
     def run_torch():
-        out = layer(xt.requires_grad_(backward), **extra)
+        xg = xt.detach().requires_grad_(backward)  # a new leaf: no gradient piles up
+        out = layer(xg, **extra)
         out = out[0] if kind == "lstm" else out
         if backward:
             out.backward(dt)
+            return xg.grad
+        return out
 
     if backward:
         return run_torch
@@ -336,27 +346,40 @@ def race_contenders(kind, library, T, *, batch_size=1, width=64, ff_width=None, 
     return torch.no_grad()(run_torch)
 
 
-def race_time(kind, library, T, *, batch_size=1, width=64, ff_width=None, heads=4,
+def race_time(kinds, library, T, *, batch_size=1, width=64, ff_width=None, heads=4,
               backward=False, repeats=5, seed=0):  # fmt: skip
     """Shortest CPU time in seconds of ``repeats`` runs of :func:`race_contenders`, one thread.
 
-    The CPU time of this process, not the wall time: on a machine shared with
-    other work, the wall time also counts the time slices the other processes
-    take, while with one thread the CPU time is the layer's own cost (on a quiet
+    ``kinds`` is "lstm", "transformer" or a tuple of both; with a tuple the
+    contenders run in turns (one run of each per round), so that both meet the
+    same conditions on the machine, and a tuple of times comes back. The CPU
+    time of this process, not the wall time: on a machine shared with other
+    work, the wall time also counts the time slices the other processes take,
+    while with one thread the CPU time is the layer's own cost (on a quiet
     machine the two agree). The shortest run is the one least disturbed
     (caches, frequency), so it is the steadiest estimate. NumPy's BLAS keeps the
     thread count it started with (``OMP_NUM_THREADS=1`` sets it to one).
     """
     check_int("repeats", repeats, 1)
-    fn = race_contenders(kind, library, T, batch_size=batch_size, width=width,
-                         ff_width=ff_width, heads=heads, backward=backward, seed=seed)  # fmt: skip
+    one = isinstance(kinds, str)
+    kinds = (kinds,) if one else tuple(kinds)
+    fns = [race_contenders(kind, library, T, batch_size=batch_size, width=width,
+                           ff_width=ff_width, heads=heads, backward=backward, seed=seed)
+           for kind in kinds]  # fmt: skip
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fn()
-        return _min_time(fn, repeats, clock=time.process_time)
+        for fn in fns:
+            fn()
+        best = [math.inf] * len(fns)
+        for _ in range(repeats):
+            for k, fn in enumerate(fns):
+                start = time.process_time()
+                fn()
+                best[k] = min(best[k], time.process_time() - start)
     finally:
         torch.set_num_threads(before)
+    return best[0] if one else tuple(best)
 
 
 def race(lengths, *, batch_size=1, width=64, heads=4, repeats=5, libraries=("numpy", "torch"),
@@ -365,10 +388,11 @@ def race(lengths, *, batch_size=1, width=64, heads=4, repeats=5, libraries=("num
 
     The block has width D = ``width`` and the feed-forward width that matches
     its parameter count to ``torch.nn.LSTM(D, D)``'s (:func:`matched_ff_width`).
-    Returns a dict: ``lengths``, ``ff_width``, ``params`` {"lstm", "transformer"},
-    and for each (library, backward) pair a dict with the times of each kind
-    (lists over ``lengths``), the matrix-product FLOPs of each, and the
-    ``crossover`` length (:func:`crossover`).
+    The two run in turns at each length (:func:`race_time`). Returns a dict:
+    ``lengths``, ``ff_width``, ``params`` {"lstm", "transformer"}, and for each
+    (library, backward) pair a dict with the times of each kind (lists over
+    ``lengths``), the matrix-product FLOPs of each, and the ``crossover``
+    length (:func:`crossover`).
     """
     lengths = tuple(check_int("T", T) for T in lengths)
     D = check_int("width", width)
@@ -377,17 +401,16 @@ def race(lengths, *, batch_size=1, width=64, heads=4, repeats=5, libraries=("num
     result = {"lengths": lengths, "batch_size": batch_size, "width": D, "ff_width": F,
               "heads": heads, "params": {"lstm": lstm_params,
                                          "transformer": block_param_count(D, F)}}  # fmt: skip
+    kinds = ("lstm", "transformer")
     for library in libraries:
         for backward in passes:
-            times = {
-                kind: [race_time(kind, library, T, batch_size=batch_size, width=D, ff_width=F,
-                                 heads=heads, backward=backward, repeats=repeats, seed=seed)
-                       for T in lengths]
-                for kind in ("lstm", "transformer")
-            }  # fmt: skip
+            pairs = [race_time(kinds, library, T, batch_size=batch_size, width=D, ff_width=F,
+                               heads=heads, backward=backward, repeats=repeats, seed=seed)
+                     for T in lengths]  # fmt: skip
+            times = {kind: [p[k] for p in pairs] for k, kind in enumerate(kinds)}
             flops = {
                 kind: [matmul_flops(kind, T, batch_size, D, F, backward) for T in lengths]
-                for kind in ("lstm", "transformer")
+                for kind in kinds
             }
             result[(library, backward)] = {
                 "times": times,
