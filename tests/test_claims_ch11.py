@@ -106,6 +106,13 @@ def test_c24_the_stored_baseline_learns_and_beats_both_controls():
                      "loss": RESULTS["adding"]["controls"]["untrained"]["loss"]}}}}
     with pytest.raises(ValueError, match="the standard cell must solve adding"):
         ab.check_baseline(broken)
+    # Losses just above the solved threshold: the median is near the trivial predictor's tenth,
+    # but no run solved the task.
+    unsolved = {"adding": {**RESULTS["adding"], "variants": {
+        "standard": {**RESULTS["adding"]["variants"]["standard"],
+                     "loss": [1.5 * ab.TASKS["adding"].solved_mse] * ab.N_SEEDS}}}}
+    with pytest.raises(ValueError, match="it solved 0%"):
+        ab.check_baseline(unsolved)
 
 
 def test_c24_summary_holds_one_family_of_corrected_paired_tests():
