@@ -74,6 +74,7 @@ def make_site(root: Path):
             head=MATHJAX.format(up="")),
         "book/other.html": page('<p id="here">Other page, no math.</p>'),
         "book/no_alt.html": page('<img src="../_images/dot.png">'),
+        "book/file_name_alt.html": page('<img src="../_images/dot.png" alt="../_images/dot.png">'),
         "book/missing_image.html": page('<img src="../_images/none.png" alt="gone">'),
         "book/broken_link.html": page('<a href="nowhere.html">x</a>'),
         "book/broken_fragment.html": page('<a href="other.html#not-there">x</a>'),
@@ -114,6 +115,7 @@ def test_a_good_page_passes(problems):
 @pytest.mark.parametrize("page, expected", [
     ("book/no_alt.html", "image without alt text"),
     ("book/missing_image.html", "HTTP 404"),
+    ("book/file_name_alt.html", "image whose alt text is a file name"),
     ("book/broken_link.html", "broken link to book/nowhere.html"),
     ("book/broken_fragment.html", "broken link to book/other.html#not-there"),
     ("book/raw_tex.html", "TeX left in the text"),

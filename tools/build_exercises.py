@@ -152,7 +152,8 @@ def clean_cells(cells, solution):
         if solution:
             if cell.cell_type == "code":
                 cell.source = solution_source(cell.source)
-            cell.metadata = {}
+            # Only myst-nb's display options survive (a plot's alt text on the built page).
+            cell.metadata = {k: v for k, v in cell.metadata.items() if k == "mystnb"}
         elif tags:
             del cell.metadata["tags"]
             if ANSWER_TAG in tags:

@@ -11,7 +11,8 @@ browser that Playwright downloads). A page fails when
 - a request of the page fails, or the browser logs an error to the console, or a script throws;
 - a link to another page of the book, or to a file of it, leads nowhere (missing file, or a
   ``#fragment`` that is not an id on the target page);
-- an image does not load, or has no alt text (``alt`` missing or empty);
+- an image does not load, or has no alt text (``alt`` missing or empty, or only a file name,
+  as myst-nb gives a plot that a cell draws unless its ``mystnb.image.alt`` is set);
 - math is left untypeset: a math element without MathJax's output (``mjx-container``) in it,
   or TeX delimiters (``\\(``, ``\\[``, ``$$``) left in the text outside code.
 - MathJax could not parse a formula's TeX, or met an unknown macro (it shows an error);
@@ -273,8 +274,12 @@ def visit(base: str, paths: list[str], chromium: str) -> dict:
             problems += [f"{path}: {m}" for b in info["blocks"] for m in raw_markup(b)]
             for img in info["images"]:
                 rel = unquote(urlparse(img["src"]).path).lstrip("/")
-                if not (img["alt"] or "").strip():
+                alt = (img["alt"] or "").strip()
+                if not alt:
                     problems.append(f"{path}: image without alt text: {rel}")
+                elif re.search(r"\.(png|svg|jpe?g|gif|webp)$", alt, re.IGNORECASE):
+                    # myst-nb's default for a cell's plot: the file name says nothing.
+                    problems.append(f"{path}: image whose alt text is a file name: {rel}")
                 if img["src"].startswith(base):
                     images.setdefault(rel, path)
                     if img["complete"] and img["width"] == 0 and not img["lazy"]:
