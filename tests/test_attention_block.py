@@ -34,6 +34,12 @@ def test_numpy_block_equals_the_torch_twin_and_torch_layer(T, N, D, F, A):
     np.testing.assert_allclose(
         layer(xt, src_mask=mask, is_causal=True).detach().numpy(), out, rtol=0, atol=1e-12
     )
+    # The block's settings are torch's defaults (eps 1e-5, ReLU, post-norm), not only its twin's.
+    default = torch.nn.TransformerEncoderLayer(D, A, F, dropout=0.0, dtype=torch.float64)
+    default.load_state_dict(pa.block_to_torch(params))
+    np.testing.assert_allclose(
+        default(xt, src_mask=mask, is_causal=True).detach().numpy(), out, rtol=0, atol=1e-12
+    )
     layer.eval()  # torch's fast path for inference computes the same function
     with torch.no_grad():
         fast = layer(xt, src_mask=mask, is_causal=True).numpy()
