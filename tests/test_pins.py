@@ -302,3 +302,70 @@ def test_pin_symbol_trace_compares_with_a_twin_whose_marked_symbol_is_the_next_o
     hs_twin = ll.rnn_forward(twin, zeros, params)[0]
     expected = np.linalg.norm(hs - hs_twin, axis=2).mean(axis=1)
     np.testing.assert_allclose(trace["h"], expected, rtol=1e-10)
+
+
+# Survivors of the J mutations (tools/mutations.txt): forget_gate, output_gate,
+# leaky_integrator and vanishing_gradients.
+
+
+def test_pin_steps_to_solve_averages_over_exactly_the_window():
+    """forget_gate.steps_to_solve: the running mean of ``window`` losses (J16).
+
+    Losses 1, 1, 1, 0, ...: the window of 4 ending at step 4 averages 3/4, the next 2/4.
+    """
+    loss = np.r_[1.0, 1.0, 1.0, np.zeros(7)]
+    assert forget_gate.steps_to_solve(loss, threshold=0.76, window=4) == 4.0
+    assert forget_gate.steps_to_solve(loss, threshold=0.6, window=4) == 5.0
+
+
+def test_pin_output_gate_sweep_splits_write_blocks_from_the_gate_block():
+    """output_gate.output_gate_gradient_sweep: write_grad is the i, f, g blocks, gate_grad o (J24)."""
+    from lstm_lessons.cells.lstm import lstm_step_backward, lstm_step_forward
+
+    rng = np.random.default_rng(0)
+    N, D, H = 3, 2, 2
+    params = ll.init_lstm_params(D, H, seed=0)
+    params["b"] = rng.uniform(-1, 1, 4 * H)
+    x = rng.standard_normal((N, D))
+    h, c, dh = rng.standard_normal((3, N, H))
+    out = output_gate.output_gate_gradient_sweep(params, x, h, c, dh, [0.0])
+    _, _, cache = lstm_step_forward(x, h, c, params)
+    grads = lstm_step_backward(dh, np.zeros_like(dh), cache)[3]
+
+    def norm(cols):
+        return np.sqrt(sum(np.sum(grads[k][..., cols] ** 2) for k in ("W_x", "W_h", "b")))
+
+    np.testing.assert_allclose(out["write_grad"][0], norm(slice(0, 3 * H)), rtol=1e-12)
+    np.testing.assert_allclose(out["gate_grad"][0], norm(slice(3 * H, 4 * H)), rtol=1e-12)
+
+
+def test_pin_around_changes_after_counts_large_changes_only():
+    """leaky_integrator.around_changes: "after" averages only steps after a large jump (J27).
+
+    A small jump (0.1) at step 3 and a large one (0.9) at step 6: with after=2 only steps
+    6 and 7 count, so the mean of values = t is 6.5 (5.0 if the small jump counted too).
+    """
+    T = 12
+    y = np.zeros((T, 1, 1))
+    y[3:6], y[6:] = 0.1, 1.0
+    changes = np.zeros((T, 1), dtype=bool)
+    changes[[3, 6], 0] = True
+    values = np.arange(T, dtype=np.float64)[:, None]
+    out = leaky_integrator.around_changes(values, y, changes, min_jump=0.6, after=2, lags=[0, 1])
+    assert out["after"] == 6.5
+    assert out["n_changes"] == 1
+    np.testing.assert_array_equal(out["curve"], [6.0, 7.0])
+
+
+def test_pin_rnn_gradient_norms_slope_is_the_mean_tanh_derivative():
+    """vanishing_gradients.rnn_gradient_norms: slope is the mean of 1 - h_t^2 per step (J31)."""
+    from lstm_lessons.cells.rnn import rnn_forward
+    from lstm_lessons.experiments import vanishing_gradients
+
+    T, N, H = 5, 3, 4
+    W_h = vanishing_gradients.matrix_with_spectral_radius(H, 0.9, seed=1)
+    out = vanishing_gradients.rnn_gradient_norms(W_h, T, input_scale=1.0, N=N, seed=2)
+    x = np.random.default_rng(2).standard_normal((T, N, H))
+    hs, _ = rnn_forward(x, np.zeros((N, H)), {"W_x": np.eye(H), "W_h": W_h, "b": np.zeros(H)})
+    np.testing.assert_allclose(out.slope, (1.0 - hs**2).mean(axis=(1, 2)), rtol=1e-12)
+    assert out.slope.min() < 0.9  # saturated enough that |h| and h^2 differ
