@@ -13,7 +13,8 @@ feed-forward width that brings it to the LSTM's count, in NumPy (the course's ow
 (``torch.nn.LSTM`` and ``torch.nn.TransformerEncoderLayer`` with a causal mask). Every
 entry is the shortest of ``--repeats`` runs (:func:`lstm_lessons.experiments.in_context.race`),
 the LSTM and the block in turns, on one thread, float32, by the CPU time of the process
-(steadier than wall time on a shared machine); beside the times it stores the matrix-product FLOPs of every run
+(steadier than wall time on a shared machine); beside the times it stores the matrix-product
+FLOPs of every run
 (:func:`~lstm_lessons.experiments.in_context.matmul_flops`) and the machine.
 """
 
@@ -75,7 +76,8 @@ def main():
         "platform": platform.platform(),
         "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
-    print(f"Machine: {machine['cpu']}, one thread; NumPy {np.__version__}, torch {torch.__version__}")
+    print(f"Machine: {machine['cpu']}, one thread; "
+          f"NumPy {np.__version__}, torch {torch.__version__}")
     start = time.perf_counter()
     runs = {}
     for N, lengths in LENGTHS.items():
@@ -84,7 +86,7 @@ def main():
             if isinstance(r, dict) and "crossover" in r:
                 print(f"batch {N:2d}, {key:24s}: crossover T = {r['crossover']}", flush=True)
     payload = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python "
         + " ".join(["benchmarks/bench_in_context.py", *sys.argv[1:]]),
         "machine": machine,

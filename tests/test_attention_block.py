@@ -10,7 +10,8 @@ from lstm_lessons.pytorch import attention as pa
 
 
 def _random_block(D, F, seed):
-    """Parameters with non-zero random gains and shifts (the defaults would hide their gradients)."""
+    """Parameters with non-zero random gains and shifts (the defaults would hide their
+    gradients)."""
     rng = np.random.default_rng(seed)
     params = at.init_block_params(D, F, seed=seed)
     return {k: v + 0.3 * rng.standard_normal(v.shape) for k, v in params.items()}

@@ -275,7 +275,8 @@ def test_c18_finite_difference_error_at_the_default_step_is_rounding():
     dh, dc = rng.standard_normal((2, N, H))
     names = ("W_x", "W_h", "b", *PEEP)
     _, _, cache = plain.peephole_step_forward(x[0], h0, c0, *(params[k] for k in names))
-    grads = dict(zip(("x", "h_prev", "c_prev", *names), plain.peephole_step_backward(dh, dc, cache)))
+    grads = dict(zip(("x", "h_prev", "c_prev", *names),
+                     plain.peephole_step_backward(dh, dc, cache), strict=True))
     inputs = {"x": x[0], "h_prev": h0, "c_prev": c0, **params}
 
     def error(eps):

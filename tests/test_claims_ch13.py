@@ -115,10 +115,11 @@ def test_c20_delay_study_assembles_what_it_says():
     np.testing.assert_array_equal(got["long"]["f_product"], long["f_product"])
     for s, seed in enumerate((0, 1)):
         model, _ = rnn_memory.train_recall("lstm", 3, seed=seed, steps=3, **settings)
-        np.testing.assert_array_equal(got["reach"]["grad"][s], ic.gradient_reach(model, (2, 6))["grad"])
+        np.testing.assert_array_equal(got["reach"]["grad"][s],
+                                      ic.gradient_reach(model, (2, 6))["grad"])
         untrained = rnn_memory.recall_model("lstm", seed=seed, **settings)
         np.testing.assert_array_equal(got["reach_untrained"]["f_product"][s],
-                                      ic.gradient_reach(untrained, (2, 6))["f_product"])  # fmt: skip
+                                      ic.gradient_reach(untrained, (2, 6))["f_product"])
     assert got["budget"]["accuracy"].shape == (2, 2) and "models" not in got["budget"]
 
 
@@ -168,7 +169,8 @@ def test_c20_training_adds_nothing_measurable_to_the_forget_product_at_250(study
 
 
 def test_c20_gradient_reaching_the_stored_step_fades_with_delay(study):
-    """C20: from delay 50 to 2000 the gradient falls by orders of magnitude, the product far less."""
+    """C20: from delay 50 to 2000 the gradient falls by orders of magnitude, the product far
+    less."""
     results, _, _ = study
     grad, prod = results["reach"]["grad"], results["reach"]["f_product"]
     k = {d: ic.REACH["delays"].index(d) for d in (50, 250, 1000, 2000)}
@@ -185,7 +187,8 @@ def test_c20_gradient_reaching_the_stored_step_fades_with_delay(study):
 
 
 def test_c20_the_untrained_networks_pass_back_more_gradient_at_the_longest_delay(study):
-    """Training raises the gradient at short delays about 57-fold, yet at 2000 the untrained lead."""
+    """Training raises the gradient at short delays about 57-fold, yet at 2000 the untrained
+    lead."""
     results, _, _ = study
     trained, untrained = results["reach"]["grad"], results["reach_untrained"]["grad"]
     assert np.median(trained[:, 0] / untrained[:, 0]) == pytest.approx(57, abs=1)
@@ -354,7 +357,8 @@ def test_c21_sequential_steps_and_path_length():
 
 
 def test_c21_the_block_sees_every_earlier_position_in_one_step():
-    """C21: the block's last output depends on its first input; an LSTM's first output on its first only."""
+    """C21: the block's last output depends on its first input; an LSTM's first output on its
+    first only."""
     torch.manual_seed(0)
     T, D = 30, 8
     x = torch.randn(T, 1, D, requires_grad=True)

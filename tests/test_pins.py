@@ -319,7 +319,8 @@ def test_pin_steps_to_solve_averages_over_exactly_the_window():
 
 
 def test_pin_output_gate_sweep_splits_write_blocks_from_the_gate_block():
-    """output_gate.output_gate_gradient_sweep: write_grad is the i, f, g blocks, gate_grad o (J24)."""
+    """output_gate.output_gate_gradient_sweep: write_grad is the i, f, g blocks, gate_grad o
+    (J24)."""
     from lstm_lessons.cells.lstm import lstm_step_backward, lstm_step_forward
 
     rng = np.random.default_rng(0)

@@ -126,7 +126,8 @@ async () => {
   }
   // The visible text of each block, for raw markup (checked in Python): a block's text nodes
   // joined, so that a role split by an element boundary is still seen whole.
-  const blocks = Array.from(document.querySelectorAll('p, li, td, th, dd, dt, figcaption, h1, h2, h3, h4, .caption-text'))
+  const blockTags = 'p, li, td, th, dd, dt, figcaption, h1, h2, h3, h4, .caption-text';
+  const blocks = Array.from(document.querySelectorAll(blockTags))
     .filter(b => !b.closest(skip))
     .map(b => {
       const parts = [];

@@ -78,7 +78,8 @@ def block_param_shapes(D, F):
 
 
 def block_param_count(D, F):
-    """Parameters of a block: 4 D^2 (q, k, v, output) + 2 D F (feed-forward) + F + 9 D biases and norms."""
+    """Parameters of a block: 4 D^2 (q, k, v, output) + 2 D F (feed-forward) + F + 9 D
+    (biases and norms)."""
     check_int("D", D)
     check_int("F", F)
     return 4 * D * D + 2 * D * F + F + 9 * D

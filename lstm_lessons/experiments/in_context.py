@@ -191,12 +191,14 @@ def delay_study(seeds=DELAY_STUDY["seeds"], config=DELAY_STUDY, reach=REACH):
              "reach_untrained": {"grad": [], "f_product": []}}  # fmt: skip
     for seed in seeds:
         for m, key in ((models[(seed, reach["trained_delay"])], "reach"),
-                       (rnn_memory.recall_model("lstm", seed=seed, **settings), "reach_untrained")):  # fmt: skip
+                       (rnn_memory.recall_model("lstm", seed=seed, **settings),
+                        "reach_untrained")):
             r = gradient_reach(m, reach["delays"])
             grads[key]["grad"].append(r["grad"])
             grads[key]["f_product"].append(r["f_product"])
     return {"budget": budget, "long": long,
-            **{key: {k: np.array(v) for k, v in d.items()} for key, d in grads.items()}}  # fmt: skip
+            **{key: {k: np.array(v) for k, v in d.items()}
+               for key, d in grads.items()}}
 
 
 def save_study(results, path=RESULTS_FILE, **meta):

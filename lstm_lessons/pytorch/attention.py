@@ -82,7 +82,8 @@ class CausalBlock(nn.Module):
 
     def __init__(self, width, ff_width, heads=1, *, seed=0, dtype=torch.float32):
         super().__init__()
-        D, F, A = check_int("width", width), check_int("ff_width", ff_width), check_int("heads", heads)
+        D, F = check_int("width", width), check_int("ff_width", ff_width)
+        A = check_int("heads", heads)
         if D % A:
             raise ValueError(f"heads: expected a divisor of the width {D}, got {A}")
         self.heads = A
@@ -109,7 +110,8 @@ class CausalBlock(nn.Module):
 
 
 def transformer_encoder_layer(width, ff_width, heads=1, *, dtype=torch.float32):
-    """``torch.nn.TransformerEncoderLayer`` with the block's settings (call it with a causal mask)."""
+    """``torch.nn.TransformerEncoderLayer`` with the block's settings (call it with a causal
+    mask)."""
     return nn.TransformerEncoderLayer(
         width, heads, ff_width, dropout=0.0, activation="relu", layer_norm_eps=LAYER_NORM_EPS,
         norm_first=False, dtype=dtype,
