@@ -44,8 +44,8 @@ from statistics import NormalDist
 import numpy as np
 import torch
 
-from ..cells.gru import init_gru_params
-from ..cells.lstm import init_lstm_params
+from ..cells.gru import gru_step_forward, init_gru_params
+from ..cells.lstm import init_lstm_params, lstm_step_forward
 from ..cells.validation import check_int
 from ..training import harness, tasks
 from ..training.ensemble import Ensemble, evaluate_ensemble, model_seeds, train_ensemble
@@ -95,14 +95,11 @@ def _set_keep_bias(model, cell, value):
     """Start the gate that keeps the memory at sigma(value): f's bias in the standard cell,
     minus i's bias in CIFG (f = 1 - sigma(a_i) = sigma(-a_i)), z's bias in the GRU."""
     H = model.rnn.hidden_size
-    if cell == "standard":
-        model._set_gate_bias("f", value)
-    elif cell == "cifg":
-        model._set_gate_bias("i", -value)
-    else:
-        with torch.no_grad():  # torch.nn.GRU's blocks are r, z, n: z is the second
-            model.rnn.bias_ih_l0[H : 2 * H] = value
-            model.rnn.bias_hh_l0[H : 2 * H] = 0.0
+    # Blocks: torch.nn.LSTM i, f, g, o; CIFG i, g, o; torch.nn.GRU r, z, n.
+    block, bias = {"standard": (1, value), "cifg": (0, -value), "gru": (1, value)}[cell]
+    with torch.no_grad():  # the gate's bias is bias_ih + bias_hh: all of it in bias_ih
+        model.rnn.bias_ih_l0[block * H : (block + 1) * H] = bias
+        model.rnn.bias_hh_l0[block * H : (block + 1) * H] = 0.0
 
 
 def paired_models(seed, input_size, hidden_size, output_size, forget_bias=None, cells=CELLS,
@@ -143,9 +140,6 @@ def paired_models(seed, input_size, hidden_size, output_size, forget_bias=None, 
 def keep_gate_at_rest(model):
     """The gate that keeps the memory, at zero input and zero state, from the NumPy cells:
     f of an LSTM (1 - i for CIFG), z of the GRU; (H,)."""
-    from ..cells.gru import gru_step_forward
-    from ..cells.lstm import lstm_step_forward
-
     params, H, D = model.numpy_params(), model.rnn.hidden_size, model.rnn.input_size
     x, zeros = np.zeros((1, D)), np.zeros((1, H))
     if model.cell == "gru":
