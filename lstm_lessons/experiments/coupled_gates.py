@@ -32,8 +32,9 @@ Inside:
 - :func:`generalisation_gap`: the paired study: each cell's training and
   test error and their gap, with the controls (the mean predictor and the
   untrained network).
-- :func:`sign_flip_test` and :func:`detectable_effect`: the paired test and
-  the design's power.
+- :func:`detectable_effect`: how large a paired difference the design can
+  detect. The paired test itself is
+  :func:`lstm_lessons.experiments.significance.sign_flip_test`.
 """
 
 import itertools
@@ -263,7 +264,8 @@ def fit_fixed(models, datas, steps, lr=1e-2, weight_decay=0.0, record=()):
         raise ValueError(f"fit_fixed: expected one data set per model, got {len(models)} "
                          f"models and {len(datas)} data sets")
     if models[0].cell == "gru":
-        out = [_fit(m, d, steps, lr, weight_decay, record) for m, d in zip(models, datas)]
+        out = [_fit(m, d, steps, lr, weight_decay, record)
+               for m, d in zip(models, datas, strict=True)]
         return models, [r for _, r in out]
     ens = Ensemble.from_models(models)
     trained, records = _fit(ens, datas, steps, lr, weight_decay, record)
@@ -367,25 +369,6 @@ def generalisation_gap(seeds, hidden_size=32, steps=300, lr=1e-2, weight_decay=0
         row["first_train"] = np.array([c[first_record][0] for c in curves])
         out[cell] = row
     return out
-
-
-def sign_flip_test(a, b):
-    """Exact two-sided p-value of the mean paired difference mean(a - b), by flipping signs.
-
-    ``a[s]`` and ``b[s]`` are paired (the same seed's data and starting weights). If the
-    cells did not differ, each difference would be as likely to have either sign: the
-    p-value is the share of all 2**n sign patterns whose |mean| is at least the observed
-    one. The smallest value it can take is 2 / 2**n. (n up to 20.)
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.ndim != 1 or a.shape != b.shape or not 2 <= len(a) <= 20:
-        raise ValueError(f"sign_flip_test: expected two paired 1-D samples of 2 to 20 values, "
-                         f"got shapes {a.shape} and {b.shape}")
-    d = a - b
-    n, observed = len(d), abs(d.mean())
-    signs = 1.0 - 2.0 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)  # (2**n, n)
-    means = np.abs(signs @ d) / n
-    return float(np.mean(means >= observed - 1e-12 * (1.0 + observed)))
 
 
 def detectable_effect(n, alpha=0.05, power=0.8):
