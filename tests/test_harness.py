@@ -14,10 +14,12 @@ from lstm_lessons.training.harness import (
     HELD_OUT_SEED,
     SEED_LIMIT,
     SEED_STRIDE,
+    VALIDATION_SEED,
     batch_seed,
     batches,
     fit,
     held_out,
+    validation,
 )
 
 EXPERIMENTS = Path(lstm_lessons.__file__).parent / "experiments"
@@ -67,6 +69,17 @@ def test_held_out_data_never_equals_a_training_batch():
         for step in (0, 1, 2, 999):
             x, _ = draw(step)
             assert not np.array_equal(x, x_test)
+
+
+def test_validation_data_is_neither_a_training_batch_nor_the_test_set():
+    assert batch_seed(SEED_LIMIT - 1, SEED_STRIDE - 1) < VALIDATION_SEED < HELD_OUT_SEED
+    x_val, _ = validation(_adding)
+    np.testing.assert_array_equal(x_val, _adding(VALIDATION_SEED)[0])
+    assert not np.array_equal(x_val, held_out(_adding)[0])
+    for seed in (0, SEED_LIMIT - 1):
+        assert not np.array_equal(batches(_adding, seed)(0)[0], x_val)
+    with pytest.raises(TypeError, match="task: expected a function"):
+        validation(None)
 
 
 def test_batches_follow_the_convention():
@@ -161,18 +174,40 @@ def test_check_int_accepts_numpy_integers_and_returns_an_int():
     assert check_index("k", np.int32(2), 3) == 2
 
 
-def _literals(path):
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            yield node.value
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            yield ast.unparse(node)
+def _seeds_of_its_own(tree):
+    """Where a module picks a data or weight seed itself instead of asking the harness.
+
+    A name bound at module level that ends in SEED (TEST_SEED = 10**6), or a seeding call
+    (``rng=``, ``seed=`` or ``random_state=`` arguments, ``default_rng``, ``manual_seed``)
+    whose seed is a large constant or arithmetic on one (``rng=10**6 + step``).
+    """
+    found = [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+             for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+             if isinstance(t, ast.Name) and t.id.upper().endswith("SEED")]
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = ast.unparse(node.func).rsplit(".", 1)[-1]
+        seeds = [kw.value for kw in node.keywords if kw.arg in ("rng", "seed", "random_state")]
+        if name in ("default_rng", "manual_seed", "RandomState"):
+            seeds += node.args[:1]
+        for value in seeds:
+            constants = [c.value for c in ast.walk(value) if isinstance(c, ast.Constant)
+                         and isinstance(c.value, int) and not isinstance(c.value, bool)]
+            if any(abs(c) >= 1000 for c in constants) or (
+                constants and isinstance(value, ast.BinOp) and max(constants) >= 10):
+                found.append(ast.unparse(value))
+    return found
 
 
 @pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.py")), ids=lambda p: p.name)
 def test_experiments_spell_no_seed_conventions_of_their_own(path):
     """Data seeds, the held-out seed and integer checks come from one place each."""
     text = path.read_text()
-    found = [v for v in _literals(path) if v in (100_003, 1_000_003, "2 ** 31 - 1", "2 ** 31")]
-    assert not found, f"{path.name} spells a seed convention itself: {found}"
+    tree = ast.parse(text)
+    known = ("100003", "1000003", "2**31")  # the harness's constants, in any spelling
+    spelled = [k for k in known if k in text.replace("_", "").replace(" ", "")]
+    assert not spelled, f"{path.name} spells a seed convention itself: {spelled}"
+    own = _seeds_of_its_own(tree)
+    assert not own, f"{path.name} picks seeds of its own: {own}; use the harness's"
     assert "np.integer" not in text, f"{path.name} checks an integer inline; use check_int"
