@@ -324,7 +324,8 @@ def load_results(path=RESULTS_FILE):
 
 
 __all__ = [
-    "GREFF_NAMES", "LEARNING_RATES", "N_SEEDS", "TASKS", "VARIANTS", "TaskSpec",
+    "FINGERPRINT_STEPS", "GREFF_NAMES", "LEARNING_RATES", "N_RESAMPLES", "N_SEEDS",
+    "N_TUNING_SEEDS", "TASKS", "TUNING_SEEDS", "VARIANTS", "TaskSpec",
     "check_baseline", "choose_lr", "initial_biases", "load_results", "models_per_minute",
     "paired_models", "permutation_test", "run_task", "save_results", "score", "sign_flip_test",
     "stacked_batches", "summarise", "train_stack", "trivial_loss", "tune",
