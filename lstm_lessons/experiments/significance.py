@@ -45,6 +45,19 @@ def _tolerance(observed):
     return 1e-12 * (1.0 + abs(observed))
 
 
+def _monte_carlo(draw, observed, n_resamples, seed):
+    """``(1 + hits) / (1 + n_resamples)``, where ``draw(rng, size) -> (size,)`` gives the
+    statistic under random relabellings, drawn 10,000 at a time from ``seed``, and a hit is one
+    at least as far from zero as ``observed``."""
+    n_resamples = check_int("n_resamples", 100_000 if n_resamples is None else n_resamples, 1)
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for start in range(0, n_resamples, 10_000):
+        size = min(10_000, n_resamples - start)
+        hits += int(np.sum(np.abs(draw(rng, size)) >= abs(observed) - _tolerance(observed)))
+    return (1 + hits) / (1 + n_resamples)
+
+
 def permutation_test(a, b, n_resamples=None, seed=0):
     """Two-sided p-value of mean(a) - mean(b) for independent samples, by relabelling.
 
@@ -64,16 +77,13 @@ def permutation_test(a, b, n_resamples=None, seed=0):
         sums_a = pooled[splits].sum(axis=1)
         diffs = sums_a / n - (total - sums_a) / len(b)
         return float(np.mean(np.abs(diffs) >= abs(observed) - _tolerance(observed)))
-    n_resamples = check_int("n_resamples", 100_000 if n_resamples is None else n_resamples, 1)
-    rng = np.random.default_rng(seed)
-    hits = 0
-    for start in range(0, n_resamples, 10_000):
-        size = min(10_000, n_resamples - start)
+
+    def draw(rng, size):
         order = rng.permuted(np.tile(np.arange(len(pooled)), (size, 1)), axis=1)
         sums_a = pooled[order[:, :n]].sum(axis=1)
-        diffs = sums_a / n - (total - sums_a) / len(b)
-        hits += int(np.sum(np.abs(diffs) >= abs(observed) - _tolerance(observed)))
-    return (1 + hits) / (1 + n_resamples)
+        return sums_a / n - (total - sums_a) / len(b)
+
+    return _monte_carlo(draw, observed, n_resamples, seed)
 
 
 def sign_flip_test(a, b, n_resamples=None, seed=0):
@@ -95,14 +105,8 @@ def sign_flip_test(a, b, n_resamples=None, seed=0):
         signs = 1.0 - 2.0 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)  # (2**n, n)
         means = signs @ d / n
         return float(np.mean(np.abs(means) >= abs(observed) - _tolerance(observed)))
-    n_resamples = check_int("n_resamples", 100_000 if n_resamples is None else n_resamples, 1)
-    rng = np.random.default_rng(seed)
-    hits = 0
-    for start in range(0, n_resamples, 10_000):
-        size = min(10_000, n_resamples - start)
-        signs = rng.choice((-1.0, 1.0), size=(size, n))
-        hits += int(np.sum(np.abs(signs @ d / n) >= abs(observed) - _tolerance(observed)))
-    return (1 + hits) / (1 + n_resamples)
+    return _monte_carlo(lambda rng, size: rng.choice((-1.0, 1.0), size=(size, n)) @ d / n,
+                        observed, n_resamples, seed)
 
 
 def holm(p_values):
