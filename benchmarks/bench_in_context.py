@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 import torch
+from bench_lstm import cpu_model  # the machine described as the LSTM benchmark describes it
 
 from lstm_lessons.experiments import in_context as ic
 
@@ -35,18 +36,6 @@ LENGTHS = {
     1: (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048),
     16: (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024),
 }
-
-
-def cpu_model():
-    """The CPU's model name from /proc/cpuinfo where there is one, else what platform knows."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def plain(result):

@@ -326,12 +326,7 @@ def _lstm(cv, variant):
     cv.wire([(xg + 0.24, top), (11.0, top)], "c_t", None, "cell_path")
     cv.label((10.6, top + 0.4), "$c_t$", "cell_path")
     # input bus: h_{t-1} from the left and x_t from below meet, then feed the blocks
-    cv.source("h_{t-1}", (-1.0, bus), (-0.6, bus + 0.4), color=cv.color("hidden_path"))
-    cv.source("x_t", (xj, -1.0), (xj, -1.3))
-    bus_signal = "[h_{t-1},x_t]"
-    cv.wire([(-1.0, bus), (xj - 0.06, bus)], "h_{t-1}", bus_signal, "hidden_path", arrow=False)
-    cv.wire([(xj, -1.0), (xj, bus - 0.06)], "x_t", bus_signal, None, arrow=False)
-    cv.node((xj, bus), "concat", bus_signal, None, radius=0.06)
+    bus_signal = _input_bus(cv, bus, xj)
     cv.wire([(xj + 0.06, bus), (xo, bus)], bus_signal, None, "hidden_path", arrow=False)
     blocks = [(xi, gate_fn, "input_gate", "i", gate_box, 0.35),
               (xg, "tanh", "candidate", "g", None, -0.35),
@@ -395,15 +390,21 @@ def draw_rnn_cell(highlight=(), ax=None):
     return cv.ax
 
 
-def _rnn(cv):
-    cv.frame(0.0, 0.0, 6.0, 4.0)
-    bus, y, xj = 0.8, 2.2, 1.5
+def _input_bus(cv, bus, xj):
+    """h_{t-1} from the left and x_t from below, joined at (xj, bus): returns the bus's signal."""
     cv.source("h_{t-1}", (-1.0, bus), (-0.6, bus + 0.4), color=cv.color("hidden_path"))
     cv.source("x_t", (xj, -1.0), (xj, -1.3))
     bus_signal = "[h_{t-1},x_t]"
     cv.wire([(-1.0, bus), (xj - 0.06, bus)], "h_{t-1}", bus_signal, "hidden_path", arrow=False)
     cv.wire([(xj, -1.0), (xj, bus - 0.06)], "x_t", bus_signal, None, arrow=False)
     cv.node((xj, bus), "concat", bus_signal, None, radius=0.06)
+    return bus_signal
+
+
+def _rnn(cv):
+    cv.frame(0.0, 0.0, 6.0, 4.0)
+    bus, y, xj = 0.8, 2.2, 1.5
+    bus_signal = _input_bus(cv, bus, xj)
     cv.wire([(xj + 0.06, bus), (3.0, bus), (3.0, y - 0.32)], bus_signal, "h_t", "tanh")
     cv.block((3.0, y), "tanh", "h_t", "tanh", width=0.9)
     cv.wire([(3.0, y + 0.32), (3.0, 3.2), (4.6, 3.2), (4.6, bus), (7.0, bus)], "h_t", None,
