@@ -110,12 +110,16 @@ def _layer_to_torch(params, cell, suffix, bias):
     return sd
 
 
+def _suffix(is_cell, layer, direction):
+    """PyTorch's name ending for a layer and direction: '_l1_reverse'; none for a cell."""
+    return "" if is_cell else f"_l{layer}" + ("_reverse" if direction else "")
+
+
 def _stacked_to_torch(model):
     sd = {}
     for k, layer in enumerate(model.layers):
         for s, params in enumerate(layer):
-            suffix = "" if model.is_cell else f"_l{k}" + ("_reverse" if s else "")
-            sd.update(_layer_to_torch(params, model.cell, suffix, model.bias))
+            sd.update(_layer_to_torch(params, model.cell, _suffix(model.is_cell, k, s), model.bias))
     return sd
 
 
@@ -252,17 +256,31 @@ def _from_one_layer(arrays, cell, variant):
             f"state_dict: expected keys {sorted(expected)} for a one-layer {cell} "
             f"({get_variant(variant).name}), got {sorted(arrays)}"
         )
-    W_x, W_h = arrays["weight_ih_l0"].T.copy(), arrays["weight_hh_l0"].T.copy()
-    b_ih, b_hh = arrays["bias_ih_l0"], arrays["bias_hh_l0"]
-    if cell == "gru":
-        params = {"W_x": W_x, "W_h": W_h, "b": b_ih.copy(), "b_hn": b_hh[2 * H :].copy()}
-        params["b"][: 2 * H] += b_hh[: 2 * H]
-    else:
-        params = {"W_x": W_x, "W_h": W_h, "b": b_ih + b_hh}
+    params = _layer(arrays, "_l0", cell, H, bias=True, proj=False)
     if cell == "lstm":
         for p in get_variant(variant).peepholes:
             params[p] = arrays["peephole_" + p[2:] + "_l0"]
+    W_x = params["W_x"]
     check_params(params, _shapes(cell, variant, W_x.shape[0], H), W_x.dtype)
+    return params
+
+
+def _layer(arrays, suffix, cell, H, bias, proj):
+    """The parameter dict of one layer and direction: the equations of the module docstring."""
+    W_ih, W_hh = arrays["weight_ih" + suffix], arrays["weight_hh" + suffix]
+    zeros = np.zeros(W_ih.shape[0], dtype=W_ih.dtype)
+    b_ih = arrays["bias_ih" + suffix] if bias else zeros
+    b_hh = arrays["bias_hh" + suffix] if bias else zeros
+    params = {"W_x": W_ih.T.copy(), "W_h": W_hh.T.copy()}
+    if cell == "gru":
+        # The reset gate multiplies the n block of bias_hh: it stays apart as b_hn.
+        params["b"] = b_ih.copy()
+        params["b"][: 2 * H] += b_hh[: 2 * H]
+        params["b_hn"] = b_hh[2 * H :].copy()
+    else:
+        params["b"] = b_ih + b_hh
+    if proj:
+        params["W_hr"] = arrays["weight_hr" + suffix].T.copy()
     return params
 
 
@@ -340,7 +358,7 @@ def _build(arrays, s, what):
     for k in range(s["num_layers"]):
         D_k = s["input_size"] if k == 0 else S * P
         for d in range(S):
-            suffix = "" if s["is_cell"] else f"_l{k}" + ("_reverse" if d else "")
+            suffix = _suffix(s["is_cell"], k, d)
             expected["weight_ih" + suffix] = ((G * H, D_k), f"{G}H={G * H}, D_in={D_k}")
             expected["weight_hh" + suffix] = (
                 (G * H, P),
@@ -372,27 +390,11 @@ def _build(arrays, s, what):
             )
         if not np.isfinite(arrays[key]).all():
             raise ValueError(f"{what}: {key!r} expected finite values, got NaN or inf")
-    layers = []
-    for k in range(s["num_layers"]):
-        layer = []
-        for d in range(S):
-            suffix = "" if s["is_cell"] else f"_l{k}" + ("_reverse" if d else "")
-
-            def get(name, suffix=suffix):
-                return arrays[name + suffix]
-
-            zeros = np.zeros(G * H, dtype=get("weight_ih").dtype)
-            b_ih = get("bias_ih") if s["bias"] else zeros
-            b_hh = get("bias_hh") if s["bias"] else zeros
-            params = {"W_x": get("weight_ih").T.copy(), "W_h": get("weight_hh").T.copy()}
-            if cell == "gru":
-                params["b"] = b_ih.copy()
-                params["b"][: 2 * H] += b_hh[: 2 * H]
-                params["b_hn"] = b_hh[2 * H :].copy()
-            else:
-                params["b"] = b_ih + b_hh
-            if s["proj_size"]:
-                params["W_hr"] = get("weight_hr").T.copy()
-            layer.append(params)
-        layers.append(tuple(layer))
-    return StackedRNN(layers=tuple(layers), **s)
+    layers = tuple(
+        tuple(
+            _layer(arrays, _suffix(s["is_cell"], k, d), cell, H, s["bias"], bool(s["proj_size"]))
+            for d in range(S)
+        )
+        for k in range(s["num_layers"])
+    )
+    return StackedRNN(layers=layers, **s)
