@@ -61,12 +61,15 @@ _legacy.install()
 _LAZY = {
     "to_torch": "lstm_lessons.pytorch.convert",
     "from_torch": "lstm_lessons.pytorch.convert",
+    "inspect": "lstm_lessons.inspect",
 }
 
 
 def __getattr__(name):
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        module = importlib.import_module(_LAZY[name])
+        # lstm_lessons.inspect is a module that can be called: the name is the module itself.
+        value = module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
         globals()[name] = value
         return value
     if name in _legacy.MOVED or name in _legacy.SUBPACKAGES:
@@ -90,6 +93,7 @@ __all__ = [
     "hard_sigmoid",
     "to_torch",
     "from_torch",
+    "inspect",
     "numerical_gradient",
     "relative_error",
     "gradient_check",

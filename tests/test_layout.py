@@ -20,6 +20,7 @@ ALLOWED = {
     "experiments": {"cells", "pytorch", "training", "experiments"},
     "plotting": {"cells", "plotting"},
     "homework": {"cells", "pytorch", "homework"},
+    "inspect": {"cells", "pytorch", "plotting", "inspect"},
 }
 
 

@@ -123,8 +123,8 @@ def _stacked_to_torch(model):
     return sd
 
 
-def _module_kind(module):
-    """'LSTM', 'GRU', 'LSTMCell' or 'GRUCell' for such a module or its TorchScript; else None."""
+def recurrent_kind(module):
+    """'LSTM', 'GRU', 'LSTMCell' or 'GRUCell' for such a module or its TorchScript, else None."""
     if isinstance(module, torch.jit.ScriptModule):
         name = getattr(module, "original_name", None)
         return name if name in STACKED_MODULES else None
@@ -148,7 +148,7 @@ def from_torch(source, cell=None, variant="standard", *, batch_first=False, stac
     if cell is not None and cell not in CELLS:
         raise ValueError(f"cell: expected one of {CELLS} or None, got {cell!r}")
     if isinstance(source, torch.nn.Module):
-        kind = _module_kind(source)
+        kind = recurrent_kind(source)
         if kind is not None and get_variant(variant).name != "standard" and not stacked:
             # A variant asked of a torch.nn module: the one-layer check names what is missing.
             return _from_one_layer(_numpy_dict(source.state_dict()), cell, variant)
@@ -169,7 +169,7 @@ def from_torch(source, cell=None, variant="standard", *, batch_first=False, stac
         found = [
             f"{name!r} ({type(m).__name__})"
             for name, m in source.named_modules()
-            if name and _module_kind(m) is not None
+            if name and recurrent_kind(m) is not None
         ]
         hint = f"; it contains {', '.join(found)}: pass that" if found else ""
         raise TypeError(
