@@ -27,7 +27,7 @@ peepholes. Our standard cell has none, so their NP ("no peepholes") is our ``sta
 our ``peephole`` cell is their vanilla.
 
 The whole study trains hundreds of models: ``scripts/run_ablation.py`` runs it offline
-(:func:`run_study`) and stores it (:func:`save_results`); the chapter reads it
+(:func:`run_task`) and stores it (:func:`save_results`); the chapter reads it
 (:func:`load_results`), and the tests retrain slices of it (:func:`train_stack`).
 """
 

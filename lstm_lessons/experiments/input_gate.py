@@ -77,12 +77,13 @@ def train_recall_model(
     batch=64,
     seed=0,
 ):
-    """Train an LSTM on delayed recall; returns the model and its training :class:`History`.
+    """Train an LSTM on delayed recall; returns the model and its training history.
 
     Each training step draws a fresh batch of ``batch`` sequences, seeded by
     ``seed`` and the step number, so the run is reproducible. The forget-gate
     bias starts at ``forget_bias`` (f = sigma(2) ~ 0.88 for the default), and
-    the gradient norm is clipped at ``clip``: both make the run reliable.
+    the gradient norm is clipped at ``clip``: both make the run reliable. The
+    history is a :class:`~lstm_lessons.training.loop.History`.
     """
     check_int("delay", delay)
     check_int("batch", batch)

@@ -146,7 +146,7 @@ def train_level_tracker(
     A :class:`~lstm_lessons.training.loop.SequenceModel` with ``readout="all"``
     predicts the level at every step, with mean squared error. Each training
     step draws a fresh batch seeded by ``seed`` and the step number. Returns
-    the model and its training :class:`History`.
+    the model and its training :class:`~lstm_lessons.training.loop.History`.
     """
     check_int("T", T)
     check_int("batch", batch)

@@ -58,8 +58,9 @@ def use_course_style():
 
 
 def plot_gates(cache, unit=0, sample=0, names="ifgoc", ax=None, title=None):
-    """Plot gates and states of one unit over time from a :class:`SequenceCache`.
+    """Plot gates and states of one unit over time from an LSTM's forward cache.
 
+    ``cache`` is the :class:`~lstm_lessons.cells.lstm.SequenceCache` of a forward pass.
     ``names`` picks from i, f, g, o (gates) and c, h (states).
     """
     if ax is None:

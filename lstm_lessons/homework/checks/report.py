@@ -1,10 +1,11 @@
 """Comparing a student's result with the reference: where, which mistake, one message.
 
-A check calls the student's function on seeded inputs (:func:`call`), compares what
-came back with the package's own result (:func:`compare`), and on a mismatch looks
-for the common mistake that reproduces the student's output exactly
-(:func:`diagnose`); :func:`verdict` puts the three together and raises
-:class:`CheckFailed` with one message a student can act on.
+A check calls the student's function on seeded inputs
+(:func:`~lstm_lessons.homework.checks.calling.call`), compares what came back with
+the package's own result (:func:`compare`), and on a mismatch looks for the common
+mistake that reproduces the student's output exactly (:func:`diagnose`);
+:func:`verdict` puts the three together and raises :class:`CheckFailed` with one
+message a student can act on.
 
 Tolerance: an entry is right when ``|got - expected| <= ATOL + RTOL * |expected|``
 (``np.allclose`` with rtol 1e-5, atol 1e-6). That admits float32 arithmetic inside
