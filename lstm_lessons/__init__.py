@@ -119,4 +119,4 @@ __all__ = [
     "Variant",
     "get_variant",
 ]
-__version__ = "0.2.0"
+from ._version import __version__  # noqa: E402, F401  (the one place it is written)

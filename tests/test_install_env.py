@@ -106,3 +106,54 @@ def test_uv_resolves_torch_to_the_cpu_build_here():
     )
     assert done.returncode == 0, done.stderr
     assert "torch==2.13.0+cpu" in done.stderr + done.stdout, done.stderr
+
+
+# --- The CPU build of torch, under both configurations -------------------------------------
+
+
+def test_the_pinned_torch_version_is_read_from_requirements():
+    assert install_env.pinned_torch("numpy==2.0\ntorch==2.13.0\n") == "2.13.0"
+    assert install_env.pinned_torch("torch==2.13.0+cpu\n") == "2.13.0"
+    assert install_env.pinned_torch("numpy==2.0\n") is None
+    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    assert install_env.pinned_torch(requirements) == "2.13.0"
+
+
+def test_a_find_links_folder_with_the_cpu_wheel_needs_nothing_more(tmp_path):
+    (tmp_path / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    settings = {"find-links": [str(tmp_path)], "extra-index-url": ["file:///mirror/simple"]}
+    for tool in ("uv", "pip"):
+        assert install_env.torch_arguments(settings, "2.13.0", tool) == []
+    settings = {"find-links": [f"file://{tmp_path}"]}
+    assert install_env.torch_arguments(settings, "2.13.0", "uv") == []
+
+
+def test_without_one_the_cpu_build_comes_from_pytorchs_index(tmp_path):
+    # A public index, a mirror, a folder with another version or with the CUDA build: none
+    # offers the CPU wheel of the pin.
+    (tmp_path / "torch-2.13.0-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    (tmp_path / "torch-2.12.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    configurations = [
+        {},
+        {"index-url": ["https://mirror.example/simple"]},
+        {"find-links": [str(tmp_path)]},
+        {"find-links": ["/no/such/folder"]},
+    ]
+    for settings in configurations:
+        assert install_env.torch_arguments(settings, "2.13.0", "uv") == ["--torch-backend", "cpu"]
+        assert install_env.torch_arguments(settings, "2.13.0", "pip") == [
+            "--extra-index-url", "https://download.pytorch.org/whl/cpu"]  # fmt: skip
+    assert install_env.torch_arguments({}, None, "uv") == []
+    with pytest.raises(ValueError, match="tool must be 'uv' or 'pip', got 'conda'"):
+        install_env.torch_arguments({}, "2.13.0", "conda")
+
+
+def test_this_machines_configuration_is_the_find_links_one():
+    """Here, pip's find-links offers the CPU wheel, so the install needs no network."""
+    listing = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
+    ).stdout
+    settings = install_env.pip_settings(listing)
+    if not install_env.cpu_wheel_offered(settings, "2.13.0"):
+        pytest.skip("no CPU wheel of torch on pip's find-links here")
+    assert install_env.torch_arguments(settings, "2.13.0", "uv") == []

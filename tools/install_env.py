@@ -19,6 +19,13 @@ bytecode writing on, so that no process compiles them from source again (importi
 without its bytecode takes 6.6 s instead of 3.0 s). The Makefile lets the rest be written at
 first import.
 
+PyTorch's CPU build. ``torch==X`` on the public index is the CUDA build (several gigabytes of
+NVIDIA libraries the course never uses). Where a configured find-links folder holds the CPU
+wheel of the pinned version (``torch-X+cpu-...whl``), the settings passed on already pick it.
+Otherwise uv gets ``--torch-backend cpu``, which takes torch from PyTorch's CPU index, and pip
+(the fallback) gets that index as an extra index. :func:`torch_arguments` makes the choice;
+tests/test_install_env.py tests it for both configurations.
+
 Where uv cannot be installed or fails, pip does the install, as before (slower), after a
 message that says why. ``--pip`` skips uv.
 """
@@ -27,9 +34,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 UV_VERSION = "0.13.9"
 
@@ -73,6 +82,39 @@ def uv_arguments(settings: dict[str, list[str]]) -> list[str]:
     return args
 
 
+# PyTorch's index of CPU builds, for pip where no find-links folder offers one.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def pinned_torch(requirements: str) -> str | None:
+    """The version requirements.txt pins torch to (``torch==X``), or None."""
+    match = re.search(r"^torch==([^\s;#+]+)", requirements, flags=re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def cpu_wheel_offered(settings: dict[str, list[str]], version: str) -> bool:
+    """Whether a find-links folder of ``settings`` holds the CPU wheel of torch ``version``."""
+    for folder in settings.get("find-links", []):
+        folder = Path(folder.removeprefix("file://"))
+        if folder.is_dir() and any(folder.glob(f"torch-{version}+cpu-*.whl")):
+            return True
+    return False
+
+
+def torch_arguments(settings: dict[str, list[str]], version: str | None, tool: str) -> list[str]:
+    """What makes ``tool`` ("uv" or "pip") install the CPU build of torch ``version``.
+
+    Nothing where a find-links folder offers that CPU wheel (the settings passed on pick it, and
+    no network is needed); otherwise uv's ``--torch-backend cpu`` or, for pip, PyTorch's CPU
+    index as an extra index.
+    """
+    if tool not in ("uv", "pip"):
+        raise ValueError(f"tool must be 'uv' or 'pip', got {tool!r}")
+    if version is None or cpu_wheel_offered(settings, version):
+        return []
+    return ["--torch-backend", "cpu"] if tool == "uv" else ["--extra-index-url", TORCH_CPU_INDEX]
+
+
 def run(cmd: list[str]) -> int:
     print("+", shlex.join(cmd), flush=True)
     return subprocess.call(cmd)
@@ -88,12 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     targets = ["-r", "requirements.txt", "-e", "."]
     quiet = ["--quiet", "--disable-pip-version-check"]
 
+    listing = subprocess.run(
+        [py, "-m", "pip", "config", "list"], capture_output=True, text=True
+    ).stdout
+    settings = pip_settings(listing)
+    torch = pinned_torch(Path("requirements.txt").read_text(encoding="utf-8"))
     if not args.pip:
-        listing = subprocess.run(
-            [py, "-m", "pip", "config", "list"], capture_output=True, text=True
-        ).stdout
         uv_install = [py, "-m", "uv", "pip", "install", "--python", py]
-        uv_install += [*uv_arguments(pip_settings(listing)), *targets]
+        uv_install += [*uv_arguments(settings), *torch_arguments(settings, torch, "uv"), *targets]
         if run([py, "-m", "pip", "install", *quiet, f"uv=={UV_VERSION}"]) != 0:
             why = f"uv {UV_VERSION} could not be installed"
         elif run(uv_install) != 0:
@@ -105,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     # pip compiles every module to bytecode one file at a time; compileall does it on --jobs
     # cores. A file that does not compile (some packages ship Python 2 examples) is no error
     # here, as it is none for pip.
-    rc = run([py, "-m", "pip", "install", "--no-compile", *targets])
+    rc = run([py, "-m", "pip", "install", "--no-compile", *torch_arguments(settings, torch, "pip"),
+              *targets])  # fmt: skip
     if rc == 0:
         subprocess.run(
             [py, "-m", "compileall", "-q", "-j", str(args.jobs), _prefix(py) + "/lib"],

@@ -18,3 +18,7 @@
 Each module trains and measures with the layers below it (cells, pytorch,
 training) and returns plain results that the chapter plots and the tests pin.
 """
+
+from .._torch import require_torch
+
+require_torch("lstm_lessons.experiments")

@@ -6,3 +6,7 @@
     convert    to_torch / from_torch: NumPy parameters <-> torch state dicts
     agreement  how closely the NumPy cell matches torch.nn.LSTM over a sequence
 """
+
+from .._torch import require_torch
+
+require_torch("lstm_lessons.pytorch")

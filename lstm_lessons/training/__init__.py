@@ -8,3 +8,7 @@
     wide    E standard models side by side in one wide block-diagonal layer (pays for the
             simple RNN and the GRU, whose fused PyTorch layers are overhead-bound)
 """
+
+from .._torch import require_torch
+
+require_torch("lstm_lessons.training")
