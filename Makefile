@@ -6,6 +6,8 @@
 #               from scratch, nbval against the build's outputs, a browser check of the HTML
 #
 # `VENV=/path/to/venv make test` reuses an existing environment.
+# `make book EDITION=student` builds the student edition (no worked solutions) into
+# _build/student/_build/html.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -25,6 +27,20 @@ CACHE_STAMP := $(BUILD_DIR)/.jupyter_cache.stamp
 PACKAGE_FILES := $(shell find lstm_lessons -type f -not -path '*/__pycache__/*' 2>/dev/null)
 # FRESH=1 empties the cache first, so that every notebook is executed (make test, CI).
 FRESH ?=
+# The edition `make book` builds: self-study (chapters, exercises, worked solutions) into
+# $(BUILD_DIR)/html, or student (no worked solutions; tools/editions.py writes its table of
+# contents and configuration) into $(STUDENT_DIR)/_build/html, from the same execution cache.
+EDITION ?= self-study
+STUDENT_DIR := $(BUILD_DIR)/student
+ifeq ($(EDITION),self-study)
+JB_FLAGS := --path-output .
+HTML_DIR := $(BUILD_DIR)/html
+else ifeq ($(EDITION),student)
+JB_FLAGS := --path-output $(STUDENT_DIR) --config $(STUDENT_DIR)/_config.yml --toc $(STUDENT_DIR)/_toc.yml
+HTML_DIR := $(STUDENT_DIR)/_build/html
+else
+$(error EDITION must be self-study or student, got "$(EDITION)")
+endif
 # Notebooks executed, and test files run, at once: one per core (2 on CI). JOBS=1 runs
 # everything one at a time, as a reader's `make book` on a laptop may prefer.
 # (nproc obeys OMP_NUM_THREADS, which this Makefile sets to 1 below: not here.)
@@ -62,18 +78,21 @@ unexport PYTHONDONTWRITEBYTECODE
 START = t0=$$(date +%s%N); echo "==> $@"
 STOP = ms=$$((($$(date +%s%N) - t0) / 1000000)); printf '==> %s: %d.%03d s\n' "$@" $$((ms / 1000)) $$((ms % 1000))
 
-.PHONY: help install book test lint unit nbval browser benchmarks exercises notebooks clean distclean
+.PHONY: help install book test lint unit copies student nbval browser benchmarks exercises notebooks handout clean distclean
 
 help:
 	@echo "make book       install into $(VENV) and build the book into $(BUILD_DIR)/html"
-	@echo "                (FRESH=1: execute every notebook, not only the changed ones)"
-	@echo "make test       install, then: ruff, pytest tests, book build (FRESH=1), nbval, browser"
+	@echo "                (FRESH=1: execute every notebook, not only the changed ones;"
+	@echo "                EDITION=student: the student edition, without worked solutions)"
+	@echo "make test       install, then: ruff, pytest tests, book build (FRESH=1), the notebook"
+	@echo "                copies, the student edition, nbval, browser"
 	@echo "make nbval      build the book, then rerun its notebooks against the build's outputs"
 	@echo "make browser    build the book, then open every page in headless Chromium"
 	@echo "make benchmarks rerun benchmarks/bench_lstm.py into the JSON the Benchmarks page reads"
 	@echo "make install    only create $(VENV) and install requirements.txt and the package"
 	@echo "make exercises  rebuild exercises/, solutions/ and the public checks from exercises_src/"
 	@echo "make notebooks  rewrite notebooks/, the chapters' .ipynb copies that Colab opens"
+	@echo "make handout    write the exercise notebooks alone into $(BUILD_DIR)/handout (for a hub)"
 	@echo "make clean      remove $(BUILD_DIR)"
 	@echo "make distclean  remove $(BUILD_DIR) and $(VENV)"
 	@echo "Variables: PYTHON=$(PYTHON) VENV=$(VENV)"
@@ -104,8 +123,9 @@ book: $(STAMP) $(CACHE_STAMP)
 	@$(START); \
 	if [ -n "$(FRESH)" ]; then rm -rf $(JB_CACHE) $(EXEC_DIR); fi; \
 	$(BIN)/python tools/execute_notebooks.py --jobs $(JOBS) $(JB_CACHE); \
-	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all --path-output . -n -W --keep-going; \
-	echo "HTML: $(BUILD_DIR)/html/index.html"; \
+	if [ "$(EDITION)" = student ]; then $(BIN)/python tools/editions.py $(STUDENT_DIR); fi; \
+	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all $(JB_FLAGS) -n -W --keep-going; \
+	echo "HTML ($(EDITION) edition): $(HTML_DIR)/index.html"; \
 	$(STOP)
 
 # One make run: `book` runs once, before nbval and browser, which need its output.
@@ -118,7 +138,7 @@ test: $(STAMP)
 	mkdir -p $(BUILD_DIR); rm -f $(BROWSER_INSTALL).rc; \
 	{ rc=0; bash tools/install_browser.sh > $(BROWSER_INSTALL).log 2>&1 || rc=$$?; \
 	  echo $$rc > $(BROWSER_INSTALL).rc; } & \
-	$(MAKE) --no-print-directory JOBS=$(JOBS) FRESH=1 BROWSER_INSTALLING=1 lint unit book nbval browser; \
+	$(MAKE) --no-print-directory JOBS=$(JOBS) FRESH=1 BROWSER_INSTALLING=1 lint unit book copies student nbval browser; \
 	$(STOP)
 
 lint: $(STAMP)
@@ -130,6 +150,24 @@ unit: $(STAMP)
 	@$(START); \
 	if [ ! -d tests ]; then echo "error: tests/ not found; the unit tests belong there" >&2; exit 1; fi; \
 	$(if $(BROWSER_INSTALLING),CHECK_SITE_TESTS=later) $(BIN)/python -m pytest $(XDIST) tests; \
+	$(STOP)
+
+# The notebook copies that readers open outside the site (notebooks/, tools/build_notebooks.py)
+# against the notebooks the book build executed: no second execution. It fails on a copy that
+# differs from its page as built, shows MyST syntax, or lacks a figure.
+copies: $(STAMP) book
+	@$(START); \
+	$(BIN)/python tools/build_notebooks.py --check; \
+	$(STOP)
+
+# The student edition, from the self-study build's execution cache: it must build with -n -W
+# (every link to a solution written as text), publish no solution page and no hidden test
+# (tools/sphinx_editions.py searches the output).
+student: $(STAMP) book
+	@$(START); \
+	$(MAKE) --no-print-directory EDITION=student FRESH= book; \
+	if [ -e $(STUDENT_DIR)/_build/html/solutions ]; then \
+		echo "student edition: $(STUDENT_DIR)/_build/html/solutions/ exists" >&2; exit 1; fi; \
 	$(STOP)
 
 # Runs every notebook in $(NB_DIRS) again from a copy in $(NBVAL_DIR). A notebook that the
@@ -195,11 +233,18 @@ exercises: $(STAMP)
 	$(STOP)
 
 # Writes notebooks/<name>.ipynb, the copy of each Markdown notebook book/<name>.md that a
-# chapter's Colab button opens, with a first cell that installs the course on Colab from the
-# repository named in _config.yml; tests/test_launch.py fails until they match.
-notebooks: $(STAMP)
+# chapter's launch buttons open (prose resolved, figures in place, outputs as built), from the
+# notebooks the book build executed; `make test` fails until they match (stage copies).
+notebooks: $(STAMP) book
 	@$(START); \
 	$(BIN)/python tools/build_notebooks.py; \
+	$(STOP)
+
+# The exercise notebooks alone, for a hub (README, "For instructors"): no solution, no hidden
+# test. SETS="ch01_simple_rnn ch02_vanishing_exploding" hands out some sets only.
+handout: $(STAMP)
+	@$(START); \
+	$(BIN)/python tools/handout.py $(BUILD_DIR)/handout $(SETS); \
 	$(STOP)
 
 clean:

@@ -131,45 +131,64 @@ def launch_buttons(context):
     return {b["text"]: b.get("url") for b in context["header_buttons"][1]["buttons"]}
 
 
-def test_colab_button_of_a_markdown_chapter_opens_its_copy():
+def test_launch_buttons_of_a_markdown_chapter_open_its_copy():
     context = theme_buttons("book/ch01_simple_rnn", ".md")
     seen = []
-    problem = sphinx_launch.point_colab_at_copies(
+    problem = sphinx_launch.point_launch_buttons_at_copies(
         OPTIONS, "book/ch01_simple_rnn", ".md", lambda p: seen.append(p) or True, context
     )
     assert problem is None
-    assert seen == ["notebooks/ch01_simple_rnn.ipynb"]
+    assert set(seen) == {"notebooks/ch01_simple_rnn.ipynb"}
     assert launch_buttons(context) == {
-        "Binder": "binder-url/book/ch01_simple_rnn.md",
+        "Binder": "binder-url/notebooks/ch01_simple_rnn.ipynb",
         "Colab": "https://colab.example.com/github/someone/course/blob/spring/"
         "notebooks/ch01_simple_rnn.ipynb",
         "Live Code": None,
     }
 
 
-def test_without_a_copy_the_colab_button_goes_and_a_warning_says_why():
+def test_without_a_copy_the_launch_buttons_go_and_a_warning_says_why():
     context = theme_buttons("book/ch01_simple_rnn", ".md")
-    problem = sphinx_launch.point_colab_at_copies(
+    problem = sphinx_launch.point_launch_buttons_at_copies(
         OPTIONS, "book/ch01_simple_rnn", ".md", lambda p: False, context
     )
     assert "make notebooks" in problem and "book/ch01_simple_rnn" in problem
-    assert list(launch_buttons(context)) == ["Binder", "Live Code"]
+    assert list(launch_buttons(context)) == ["Live Code"]
+
+
+def test_the_jupyterhub_button_pulls_and_opens_the_copy():
+    from urllib.parse import quote, urlencode
+
+    def hub_url(path):
+        query = urlencode({"repo": OPTIONS["repository_url"], "urlpath": f"tree/course/{path}",
+                           "branch": "spring"})  # fmt: skip
+        return f"https://hub.example.edu/hub/user-redirect/git-pull?{query}"
+
+    context = theme_buttons("book/ch04_forget_gate", ".md")
+    hub = {"type": "link", "text": "JupyterHub", "url": hub_url("book/ch04_forget_gate.md")}
+    context["header_buttons"][1]["buttons"].insert(1, hub)
+    problem = sphinx_launch.point_launch_buttons_at_copies(
+        OPTIONS, "book/ch04_forget_gate", ".md", lambda p: True, context
+    )
+    assert problem is None
+    assert launch_buttons(context)["JupyterHub"] == hub_url("notebooks/ch04_forget_gate.ipynb")
+    assert quote("book/ch04_forget_gate.md", safe="") not in launch_buttons(context)["JupyterHub"]
 
 
 def test_a_bad_repository_setting_drops_the_button_with_a_warning():
     context = theme_buttons("book/ch01_simple_rnn", ".md")
     options = {**OPTIONS, "repository_url": "https://example.org/course"}
-    problem = sphinx_launch.point_colab_at_copies(
+    problem = sphinx_launch.point_launch_buttons_at_copies(
         options, "book/ch01_simple_rnn", ".md", lambda p: True, context
     )
     assert "no Colab button" in problem and "must look like https://github.com/" in problem
-    assert list(launch_buttons(context)) == ["Binder", "Live Code"]
+    assert "Colab" not in launch_buttons(context)
 
 
 def test_an_ipynb_page_keeps_the_themes_colab_button():
     context = theme_buttons("exercises/ch01_simple_rnn", ".ipynb")
     before = copy.deepcopy(context)
-    problem = sphinx_launch.point_colab_at_copies(
+    problem = sphinx_launch.point_launch_buttons_at_copies(
         OPTIONS, "exercises/ch01_simple_rnn", ".ipynb", lambda p: True, context
     )
     assert problem is None and context == before
@@ -178,7 +197,10 @@ def test_an_ipynb_page_keeps_the_themes_colab_button():
 def test_a_page_without_launch_buttons_is_left_alone():
     context = {"header_buttons": [{"type": "group", "label": "download-buttons", "buttons": []}]}
     before = copy.deepcopy(context)
-    assert sphinx_launch.point_colab_at_copies(OPTIONS, "book/x", ".md", bool, context) is None
+    assert (
+        sphinx_launch.point_launch_buttons_at_copies(OPTIONS, "book/x", ".md", bool, context)
+        is None
+    )
     assert context == before
 
 
@@ -238,6 +260,10 @@ def small_build(tmp_path, extra="", copy=True):
         )  # fmt: skip
         app.build()
     html = (tmp_path / "html" / "book" / "page.html").read_text(encoding="utf-8")
+    if copy:
+        # The page's .ipynb download is the copy.
+        published = tmp_path / "html" / "_sources" / "book" / "page.ipynb"
+        assert published.read_text(encoding="utf-8") == "{}"
     return html, warnings.read_text(encoding="utf-8")
 
 
@@ -249,7 +275,9 @@ def built_page(tmp_path_factory):
 def test_roles_link_to_the_exercise_on_binder_and_colab(built_page):
     html, warnings = built_page
     assert "WARNING" not in warnings, warnings
-    binder = "https://binder.example.org/v2/gh/someone/course/spring?urlpath=tree/exercises/ex.ipynb"
+    binder = (
+        "https://binder.example.org/v2/gh/someone/course/spring?urlpath=tree/exercises/ex.ipynb"
+    )
     colab = "https://colab.example.com/github/someone/course/blob/spring/exercises/ex.ipynb"
     assert f'href="{binder}">Binder</a>' in html.replace("&amp;", "&")
     assert f'href="{colab}">the notebook in Colab</a>' in html
@@ -260,114 +288,19 @@ def test_the_built_colab_button_opens_the_copy(built_page):
     copy_url = "https://colab.example.com/github/someone/course/blob/spring/notebooks/page.ipynb"
     assert f'href="{copy_url}"' in html
     assert "blob/spring/book/page.md" not in html
-    assert "binder.example.org/v2/gh/someone/course/spring?urlpath=tree/book/page.md" in html
+    assert (
+        "binder.example.org/v2/gh/someone/course/spring?urlpath=tree/notebooks/page.ipynb" in html
+    )
+    assert "urlpath=tree/book/page.md" not in html
 
 
 def test_a_missing_target_and_a_missing_copy_are_warnings(tmp_path):
     extra = "Also {colab}`../exercises/none.ipynb`."
     html, warnings = small_build(tmp_path, extra=extra, copy=False)
     assert "{colab} role: '../exercises/none.ipynb' is not a file of the book" in warnings
-    assert "there is no notebook copy of it; run `make notebooks`" in warnings
+    assert "there is no notebook copy of it; run `make book && make notebooks`" in warnings
     assert "colab.example.com" in html  # the roles' links; no Colab button
     assert "blob/spring/book/page.md" not in html
-
-
-# --- The notebook copies --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def copies():
-    return build_notebooks.build()
-
-
-def test_committed_copies_match_their_pages(copies):
-    problems = build_notebooks.compare(copies)
-    assert not problems, "rebuild with make notebooks:\n" + "\n".join(problems)
-
-
-def test_every_chapter_has_a_copy(copies):
-    chapters = sorted(p.stem for p in (ROOT / "book").glob("ch*.md"))
-    assert chapters and all(f"notebooks/{stem}.ipynb" in copies for stem in chapters)
-
-
-def test_compare_reports_an_edited_a_missing_and_an_orphaned_copy(copies, tmp_path):
-    for rel, text in copies.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text, encoding="utf-8")
-    assert build_notebooks.compare(copies, tmp_path) == []
-    edited, missing = sorted(copies)[:2]
-    (tmp_path / edited).write_text(copies[edited].replace("1", "2"), encoding="utf-8")
-    (tmp_path / missing).unlink()
-    (tmp_path / "notebooks" / "orphan.ipynb").write_text("{}", encoding="utf-8")
-    assert build_notebooks.compare(copies, tmp_path) == [
-        f"{edited}: differs from its page or from _config.yml",
-        f"{missing}: missing",
-        "notebooks/orphan.ipynb: has no page in book/",
-    ]
-
-
-def test_the_copies_follow_the_repository_setting(tmp_path):
-    for name in ("_config.yml", "requirements.txt"):
-        (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "ch.md").write_text(PAGE.replace("{extra}", ""), encoding="utf-8")
-    (tmp_path / "book" / "plain.md").write_text("# Not a notebook\n", encoding="utf-8")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    config["repository"] = {"url": "https://github.com/someone/course", "branch": "spring"}
-    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    files = build_notebooks.build(tmp_path)
-    assert list(files) == ["notebooks/ch.ipynb"]
-    assert (
-        "!git clone --quiet --depth 1 --branch spring https://github.com/someone/course.git"
-        in files["notebooks/ch.ipynb"]
-    )
-
-
-def test_the_install_cell_is_valid_ipython_and_does_nothing_off_colab(copies):
-    import nbformat
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    for rel, text in copies.items():
-        nb = nbformat.reads(text, as_version=4)
-        first = nb.cells[0]
-        assert first.cell_type == "code" and '"google.colab" in sys.modules' in first.source, rel
-        python = TransformerManager().transform_cell(first.source)
-        compile(python, rel, "exec")
-        namespace = {}
-        exec(python, namespace)  # outside Colab: no clone, no install
-        assert "get_ipython" not in namespace
-
-
-def test_on_colab_the_install_cell_clones_installs_and_moves_into_book(copies, monkeypatch):
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    class Shell:
-        def __init__(self):
-            self.calls = []
-
-        def system(self, command):
-            self.calls.append(("!", command))
-
-        def run_line_magic(self, name, line, _stack_depth=1):
-            self.calls.append((f"%{name}", line))
-
-    monkeypatch.setitem(sys.modules, "google.colab", type(sys)("google.colab"))
-    shell = Shell()
-    first = build_notebooks.colab_cell_source(*build_notebooks.repository_setting(), "myst-nb==9")
-    exec(TransformerManager().transform_cell(first), {"get_ipython": lambda: shell})
-    url, branch = build_notebooks.repository_setting()
-    clone = build_notebooks.CLONE_DIR
-    assert shell.calls == [
-        ("!", f"git clone --quiet --depth 1 --branch {branch} {url}.git {clone}"),
-        ("%pip", f'install --quiet {clone} "myst-nb==9"'),
-        ("%cd", f"{clone}/book"),
-    ]
-    import nbformat
-
-    real = build_notebooks.colab_cell_source(url, branch, build_notebooks.pinned("myst-nb"))
-    assert {nbformat.reads(text, as_version=4).cells[0].source for text in copies.values()} == {
-        real
-    }
 
 
 # --- One repository setting ---------------------------------------------------------------
@@ -375,8 +308,9 @@ def test_on_colab_the_install_cell_clones_installs_and_moves_into_book(copies, m
 # Repositories other than the course's that a file may link to (none yet). Add one here when
 # the text cites another project's repository.
 THIRD_PARTY = set()
-# This file and the mutation list, whose examples and mutants name other repositories on purpose.
-NOT_SCANNED = {"tests/test_launch.py", "tools/mutations.txt"}
+# This file, the copies' tests and the mutation list, whose examples and mutants name other
+# repositories on purpose.
+NOT_SCANNED = {"tests/test_launch.py", "tests/test_notebook_copies.py", "tools/mutations.txt"}
 
 NAME = r"[A-Za-z0-9_.-]+"
 # (pattern, what its groups are): each finds a reference to a GitHub repository.
@@ -400,8 +334,16 @@ def repository_setting():
     return org, repo, branch
 
 
+def release_tag():
+    """``v<version>``: the release that handed-out notebooks install."""
+    namespace = {}
+    exec((ROOT / "lstm_lessons" / "_version.py").read_text(encoding="utf-8"), namespace)
+    return f"v{namespace['__version__']}"
+
+
 def stale_references(text, org, repo, branch):
-    """Each reference in ``text`` to a repository or branch other than the setting's."""
+    """Each reference in ``text`` to a repository, or a branch or tag, other than the setting's
+    (its branch, or the release tag of the package's version)."""
     problems = []
     for pattern, kind in REPOSITORY_URLS:
         for match in pattern.finditer(text):
@@ -410,7 +352,7 @@ def stale_references(text, org, repo, branch):
             if (found_org, found_repo) in THIRD_PARTY:
                 continue
             if (found_org.lower(), found_repo) != (org.lower(), repo) or (
-                found_branch is not None and found_branch != branch
+                found_branch is not None and found_branch not in (branch, release_tag())
             ):
                 problems.append(f"{kind}: {match.group(0)}")
     return problems
@@ -487,17 +429,20 @@ def test_every_repository_url_in_the_repository_is_the_configured_one():
 def test_the_hand_written_install_urls_are_covered_by_the_scan():
     """The scan sees the places the setting is copied to by hand (if they move, update this).
 
-    The exercises' install cells name the branch too, so that a notebook installs the package
-    of the branch it was published from, and changing the branch fails the scan.
+    The exercises' install cells name the release tag of the package's version, so that a
+    notebook handed out keeps installing the package it was written for, and a version bump
+    without ``make exercises`` fails here.
     """
     org, repo, branch = repository_setting()
     url = f"https://github.com/{org}/{repo}.git"
     texts = dict(repository_files())
     for place in ["README.md", "book/intro.md"]:
         assert url in texts[place], place
+        for ref in re.findall(r"git\+https://github\.com/[^@\s]+@([^\s`\"']+)", texts[place]):
+            assert ref == release_tag(), f"{place} installs @{ref}, not the release {release_tag()}"
     masters = sorted(p.stem for p in (ROOT / "exercises_src").glob("*.md"))
     assert masters
     for stem in masters:
         places = [f"exercises_src/{stem}.md", f"exercises/{stem}.ipynb", f"solutions/{stem}.ipynb"]
         for place in places:
-            assert f"git+{url}@{branch}" in texts[place], place
+            assert f"git+{url}@{release_tag()}" in texts[place], place

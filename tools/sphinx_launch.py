@@ -9,10 +9,13 @@ every URL below is made from those, so changing the setting changes every link.
   (``{colab}`open it in Colab <../exercises/x.ipynb>``` sets the text). The path is relative
   to the page, like ``{download}``; a path to a missing file, or a role whose service is not
   configured, is a warning (an error under ``-W``).
-- The Colab button of a page written as MyST Markdown: Colab opens only ``.ipynb`` files, so
-  the theme's button (``.../blob/<branch>/book/ch01.md``) is pointed at the page's committed
-  notebook copy, ``notebooks/ch01.ipynb``, which ``tools/build_notebooks.py`` writes. A Markdown
-  notebook page without a copy loses its Colab button, with a warning.
+- The launch buttons of a page written as MyST Markdown (Colab, Binder, JupyterHub): Colab
+  opens only ``.ipynb`` files, and elsewhere the ``.md`` page shows the book's MyST syntax raw,
+  so each button is pointed at the page's committed notebook copy, ``notebooks/ch01.ipynb``,
+  which ``tools/build_notebooks.py`` writes from the executed page (prose resolved, figures
+  in place). A Markdown notebook page without a copy loses those buttons, with a warning. The
+  page's ``.ipynb`` download (``_sources/<page>.ipynb``, which myst-nb writes without outputs
+  and with the MyST unresolved) is replaced by the copy too.
 """
 
 from pathlib import Path, PurePosixPath
@@ -31,6 +34,8 @@ SOURCE_DIR = "book"
 INTERFACE_PREFIX = {"classic": "tree", "jupyterlab": "lab/tree"}
 SERVICE_KEY = {"binder": "binderhub_url", "colab": "colab_url"}
 SERVICE_NAME = {"binder": "Binder", "colab": "Colab"}
+# The theme's launch buttons that open a page's notebook (Thebe runs the page in place).
+LAUNCHERS = ("Binder", "Colab", "JupyterHub")
 
 
 def repository(theme_options):
@@ -88,34 +93,50 @@ def _launch_group(context):
     return None
 
 
-def point_colab_at_copies(theme_options, pagename, source_suffix, copy_exists, context):
-    """Repoint (or, without a copy, drop) the Colab button of a Markdown notebook page.
+def point_launch_buttons_at_copies(theme_options, pagename, source_suffix, copy_exists, context):
+    """Point the launch buttons (Colab, Binder, JupyterHub) of a Markdown notebook page at its
+    notebook copy, or, without a copy, drop them.
 
-    Returns a warning for the page, or None. ``copy_exists(path)`` says whether the
-    repository holds ``path``.
+    The copy is what a reader should open outside the site: Colab opens only ``.ipynb`` files,
+    and on Binder or a hub the ``.md`` page would show the book's MyST syntax raw, which the
+    copy resolves. Returns a warning for the page, or None. ``copy_exists(path)`` says whether
+    the repository holds ``path``.
     """
     group = _launch_group(context)
     if group is None or source_suffix != ".md":
         return None
     buttons = group["buttons"]
-    colab = [b for b in buttons if b.get("text") == "Colab"]
-    if not colab:
+    launch = [b for b in buttons if b.get("text") in LAUNCHERS]
+    if not launch:
         return None
     if pagename.startswith(f"{SOURCE_DIR}/"):
         copy = repo_path(theme_options, copy_path(pagename))
+        source = repo_path(theme_options, f"{pagename}{source_suffix}")
         if copy_exists(copy):
-            try:
-                url = launch_url("colab", theme_options, copy)
-            except ValueError as error:
-                buttons[:] = [b for b in buttons if b.get("text") != "Colab"]
-                return f"{pagename}: no Colab button: {error}"
-            for button in colab:
-                button["url"] = url
+            for button in launch:
+                if button["text"] == "Colab":
+                    try:
+                        button["url"] = launch_url("colab", theme_options, copy)
+                    except ValueError as error:
+                        buttons.remove(button)
+                        return f"{pagename}: no Colab button: {error}"
+                else:
+                    # Binder's and nbgitpuller's URLs end in the page's path (quoted for the hub).
+                    url = button["url"]
+                    for old, new in (
+                        (source, copy),
+                        (quote(source, safe=""), quote(copy, safe="")),
+                    ):
+                        url = url.replace(old, new)
+                    if url == button["url"]:
+                        buttons.remove(button)
+                        return f"{pagename}: no {button['text']} button: {source} not in its URL"
+                    button["url"] = url
             return None
-    buttons[:] = [b for b in buttons if b.get("text") != "Colab"]
+    buttons[:] = [b for b in buttons if b.get("text") not in LAUNCHERS]
     return (
-        f"{pagename}: Colab cannot open a .md notebook and there is no notebook copy of it; "
-        "run `make notebooks` (tools/build_notebooks.py) and commit the copy"
+        f"{pagename}: a .md notebook opens raw outside the site and there is no notebook copy of "
+        "it; run `make book && make notebooks` (tools/build_notebooks.py) and commit the copy"
     )
 
 
@@ -125,7 +146,7 @@ def _html_page_context(app, pagename, templatename, context, doctree):
     options = app.config.html_theme_options
     prefix = repo_path(options, "").strip("/")
     repo_root = Path(app.srcdir).joinpath(*[".."] * len(PurePosixPath(prefix).parts))
-    problem = point_colab_at_copies(
+    problem = point_launch_buttons_at_copies(
         options,
         pagename,
         Path(app.env.doc2path(pagename)).suffix,
@@ -134,6 +155,24 @@ def _html_page_context(app, pagename, templatename, context, doctree):
     )
     if problem:
         logger.warning(problem, location=pagename)
+
+
+def _publish_copies(app, exception):
+    """The page's ``.ipynb`` download is its notebook copy, not its unexecuted MyST source."""
+    if exception is not None or app.builder.format != "html":
+        return
+    options = app.config.html_theme_options
+    prefix = repo_path(options, "").strip("/")
+    repo_root = Path(app.srcdir).joinpath(*[".."] * len(PurePosixPath(prefix).parts))
+    for docname in sorted(app.env.all_docs):
+        if not docname.startswith(f"{SOURCE_DIR}/") or not app.env.doc2path(docname).endswith(
+            ".md"
+        ):
+            continue
+        copy = repo_root / repo_path(options, copy_path(docname))
+        published = Path(app.outdir, "_sources", f"{docname}.ipynb")
+        if copy.is_file() and published.is_file():
+            published.write_bytes(copy.read_bytes())
 
 
 class LaunchRole(ReferenceRole):
@@ -176,4 +215,5 @@ def setup(app):
         app.add_role(service, LaunchRole(service))
     # After sphinx-book-theme's add_launch_buttons (priority 501) has made the buttons.
     app.connect("html-page-context", _html_page_context, priority=600)
+    app.connect("build-finished", _publish_copies)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

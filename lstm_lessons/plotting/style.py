@@ -89,9 +89,12 @@ def _svg_in_notebooks():
     except ImportError:  # no IPython: a script or a test, nothing to set
         return
     if get_ipython() is not None:
-        # No date in the file, and (with svg.hashsalt below) the same element ids on every
-        # run: the same figure gives the same SVG, which the strict nbval stage compares.
-        set_matplotlib_formats("svg", metadata={"Date": None})
+        # SVG for the book's pages, PNG as well for the chapters' notebook copies (Colab and
+        # GitHub show a PNG in a Markdown cell; a scatter of many points is also far smaller
+        # as one). No date in either file, and (with svg.hashsalt below) the same element ids
+        # on every run: the same figure gives the same bytes, which the strict nbval stage
+        # compares.
+        set_matplotlib_formats("svg", "png", metadata={"Date": None})
 
 
 def figure_myst(key, caption, alt, name=None):
