@@ -11,6 +11,9 @@ import torch
 import lstm_lessons as ll
 from lstm_lessons import inspect as li
 from lstm_lessons.cells.activations import sigmoid
+from lstm_lessons.experiments import char_language as cl
+from lstm_lessons.experiments import inspection as ins
+from lstm_lessons.training.applied_tasks import load_text
 from lstm_lessons.training.model import SequenceModel
 
 matplotlib.use("Agg")
@@ -220,3 +223,58 @@ def test_reading_a_converted_model_needs_no_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.stdout.split() == ["False", "4", "True"], done.stderr
+
+
+# The claims of book/inspect_your_network.md.
+
+
+def test_claims_the_character_model_of_chapter_12():
+    model, vocab = cl.load_weights()
+    x = ins.text_batch(vocab, load_text())
+    trained = ll.inspect(model, x)
+    untrained = ll.inspect(cl.char_model(len(vocab), model.rnn.hidden_size), x)
+    assert trained.name == "rnn" and x.shape == (300, 8, len(vocab))
+    hl, uh = trained.table["half_life"], untrained.table["half_life"]
+    assert (f"{np.median(uh):.1f}", f"{uh.max():.1f}") == ("2.2", "2.6")
+    assert (f"{np.median(hl):.1f}", f"{hl.max():.0f}", int(np.argmax(hl))) == ("4.7", "145", 25)
+    assert int((hl > 20).sum()) == 7 and int((uh > 20).sum()) == 0
+    stuck = trained.stuck()
+    assert (len(stuck[("f", "open")]), len(stuck[("i", "open")])) == (5, 5)
+    assert not [g for (g, end) in stuck if end == "shut"]  # no dead gate
+    assert trained.carousel_units() == []
+    o_shut, o_open = trained.table["o_shut"].mean(), trained.table["o_open"].mean()
+    assert (f"{o_shut:.0%}", f"{o_open:.0%}") == ("25%", "25%")
+
+
+def test_claims_the_bidirectional_recaller_retrains_as_stored():
+    stored = ins.load_results()["seeds"]["0"]
+    model, _ = ins.train_recaller(seed=0)
+    assert ins.accuracy(model) == pytest.approx(stored["accuracy"], abs=1e-9)
+    assert f"{stored['accuracy']:.2f}" == "1.00"
+    x = ins.test_data()[0][:, :64]
+    for got, want in (
+        (ins.memory_counts(ll.inspect(model, x).table), stored["trained"]),
+        (ins.memory_counts(ll.inspect(ins.recaller(0), x).table), stored["untrained"]),
+    ):
+        assert got.keys() == want.keys()
+        for key in got:
+            assert got[key]["long"] == want[key]["long"], key
+            assert got[key]["carousels"] == want[key]["carousels"], key
+            assert got[key]["median"] == pytest.approx(want[key]["median"], rel=1e-6), key
+    long = {k: v["long"] for k, v in stored["trained"].items()}
+    assert long == {"l0_forward": 3, "l0_backward": 0, "l1_forward": 1, "l1_backward": 0}
+
+
+def test_claims_the_seed_study():
+    rows = list(ins.load_results()["seeds"].values())
+    assert len(rows) == len(ins.SEEDS) == 5
+    acc = np.array([r["accuracy"] for r in rows])
+    assert int((acc == 1.0).sum()) == 4 and f"{acc.min():.2f}" == "0.75"
+    assert f"{max(r['untrained_accuracy'] for r in rows):.2f}" == "0.27"
+    forward = [
+        r["trained"]["l0_forward"]["long"] + r["trained"]["l1_forward"]["long"] for r in rows
+    ]
+    assert min(forward) == 4
+    assert sum(r["trained"]["l1_backward"]["long"] for r in rows) == 0
+    assert sum(r["trained"]["l0_backward"]["long"] > 0 for r in rows) == 1
+    assert sum(v["long"] for r in rows for v in r["untrained"].values()) == 0

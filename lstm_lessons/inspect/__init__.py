@@ -117,6 +117,14 @@ def _recurrent_input(model, x, layer):
     name = layer if layer is not None else next(iter(found))
     if name not in found:
         raise ValueError(f"layer: expected one of {sorted(found)}, got {layer!r}")
+    if isinstance(x, np.ndarray):  # a NumPy batch: as a tensor, floats in the layer's dtype
+        x = torch.from_numpy(x)
+        if x.is_floating_point():
+            x = x.to(
+                found[name].weight_ih_l0.dtype
+                if hasattr(found[name], "weight_ih_l0")
+                else found[name].weight_ih.dtype
+            )
     target, calls = found[name], []
     handle = target.register_forward_pre_hook(lambda module, args: calls.append(args[0]))
     training = {m: m.training for m in model.modules()}

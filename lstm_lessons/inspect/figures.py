@@ -56,7 +56,8 @@ def plot_gates(report, layer=0, direction=0, sample=0, units=None):
         )
         ax.set_title(GATE_LABELS[g], loc="left", fontsize=10)
         ax.set_ylabel("unit")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        rows = np.arange(len(units))[:: max(1, len(units) // 8)]
+        ax.set_yticks(rows, [str(u) for u in units[rows]])  # the unit's number, not its row
         ax.grid(False)
     axes[-1, 0].set_xlabel("time step $t$")
     axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
