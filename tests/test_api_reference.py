@@ -145,15 +145,18 @@ def test_lists_follow_restructuredtext():
         "  two lines;",
         "- two;",
         "1. three",
-        "After the list, a paragraph whose line",
-        "+ starts with a plus sign.",
+        "After the list, a paragraph whose literal ``|a|",
+        "+ |b|`` starts a line with a plus sign.",
     ]
     tree, messages = parsed(ext.render(lines))
     assert messages == ""
     kinds = [(n.tagname, len(n.children)) for n in tree.children]
-    assert kinds == [("paragraph", 1), ("bullet_list", 2), ("enumerated_list", 1), ("paragraph", 1)]
+    assert kinds == [("paragraph", 1), ("bullet_list", 2), ("enumerated_list", 1), ("paragraph", 3)]
     assert tree.children[1][0].astext() == "one, over\ntwo lines;"
-    assert tree.children[3].astext().endswith("line\n+ starts with a plus sign.")
+    # One paragraph, its literal whole: a marker that continues a line of text is text.
+    assert tree.children[3].astext() == (
+        "After the list, a paragraph whose literal |a|\n+ |b| starts a line with a plus sign."
+    )
 
 
 def test_a_table_whose_rows_wrap_is_code():

@@ -216,12 +216,9 @@ def render(lines):
             n = end
             continue
         # A paragraph, or a list item: its lines up to a blank line, a line at another
-        # indentation, a list item or a directive.
-        # As in reST, a list starts after a blank line; a marker that continues a paragraph
-        # ("... the update is\n+ (1 - f) * g") is text, but one at the indentation of the
-        # list item before it starts the next item.
-        starts_block = n == 0 or not lines[n - 1].strip()
-        item = _LIST_ITEM.match(stripped) if starts_block or ind < level else None
+        # indentation or a directive. As in reST, a marker that continues a paragraph
+        # ("... the update is\n+ (1 - f) * g") is text; one that starts a block is an item.
+        item = _LIST_ITEM.match(stripped)
         if ind < level and out and out[-1].strip():
             out.append("")  # reST needs a blank line after a list
         level = ind + (item.end() if item else 0)
