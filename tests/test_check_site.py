@@ -70,6 +70,8 @@ def make_site(root: Path):
             '<a href="https://example.org/">outside links are not followed</a>'
             '<p>Prose may cost $5 or $10, and a | b is fine.</p>'
             '<p>Code may show markup: <code>{glue:text}`x` and $b_f$</code>.</p>'
+            '<p>So may the API reference: <code>:class:`Ensemble`</code>, <code>``x``</code>;'
+            ' prose may say 10:30 or quote `one tick`.</p>'
             '<pre>| a |\n|:--|</pre>',
             head=MATHJAX.format(up="")),
         "book/other.html": page('<p id="here">Other page, no math.</p>'),
@@ -88,6 +90,9 @@ def make_site(root: Path):
         "book/raw_dollar.html": page('<table><tr><td>with $b_f$ set</td></tr></table>'),
         "book/raw_role.html": page('<p>σ(0) = {glue:text}`c4-f0`, see {term}`cell state`</p>'),
         "book/raw_directive.html": page('<p>```{glue:figure} fig-c4-cell</p>'),
+        "book/raw_rest_role.html": page('<dl><dd><p>Returns a :class:`SequenceModel`.</p></dd>'
+                                        '</dl>'),
+        "book/raw_rest_literal.html": page('<dl><dd><p>The ``W_x`` matrix.</p></dd></dl>'),
         "book/cdn.html": page("", head='<script src="https://cdn.example.org/x.js"></script>'),
         "book/console.html": page("<script>console.error('boom')</script>"),
         "book/throws.html": page("<script>null.f()</script>"),
@@ -126,6 +131,8 @@ def test_a_good_page_passes(problems):
     ("book/raw_dollar.html", "$-math left as text: 'with $b_f$ set'"),
     ("book/raw_role.html", "MyST role left as text"),
     ("book/raw_directive.html", "MyST directive left as text"),
+    ("book/raw_rest_role.html", "reST role left as text: 'Returns a :class:`SequenceModel`.'"),
+    ("book/raw_rest_literal.html", "reST literal left as text: 'The ``W_x`` matrix.'"),
     ("book/cdn.html", "not local"),
     ("book/console.html", "console error: boom"),
     ("book/throws.html", "script error"),

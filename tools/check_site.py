@@ -18,7 +18,8 @@ browser that Playwright downloads). A page fails when
 - MathJax could not parse a formula's TeX, or met an unknown macro (it shows an error);
 - source markup reached the reader as text (:func:`raw_markup`): a Markdown table left as
   pipes (``|:--|``), ``$...$`` math outside typeset math, MyST role or directive syntax
-  (``{glue:text}`name` ``, ``{term}`...` ``, `` ```{glue:figure} ``).
+  (``{glue:text}`name` ``, ``{term}`...` ``, `` ```{glue:figure} ``), or a docstring's reST
+  left unparsed in the API reference (a role ``:class:`name` ``, a literal ````name````).
 
 Screenshots of a few pages (the first screen and a bit more) go to ``--screenshots``.
 Prints one line per problem and exits 1 if there is any.
@@ -62,13 +63,16 @@ SCREENSHOT_HEIGHT = 2400  # px of the page, from the top, in each screenshot
 
 # Source markup that a reader should never see as text. Each pattern is narrow enough for prose
 # (a lone "|" or "$" in a sentence passes): a table's separator row, a dollar pair around TeX
-# (a backslash, _, ^ or { inside, or one letter alone), a role or directive of MyST.
+# (a backslash, _, ^ or { inside, or one letter alone), a role or directive of MyST, a role or
+# an inline literal of reST.
 RAW_MARKUP = {
     "Markdown table left as text": re.compile(r"\|\s*:?-{2,}:?\s*\|"),
     "$-math left as text": re.compile(r"(?<![\\$])\$(?:(?=[^$\n]*?[\\_^{])[^$\s][^$\n]{0,120}?"
                                       r"|[A-Za-z])\$(?!\$)"),
     "MyST role left as text": re.compile(r"\{[a-z][\w:.-]*\}`"),
     "MyST directive left as text": re.compile(r"(?:```|:::)\s*\{[a-z][\w:.-]*\}"),
+    "reST role left as text": re.compile(r"(?<![\w`]):[a-z][\w.-]*(?::[a-z][\w.-]*)?:`[^`\n]+`"),
+    "reST literal left as text": re.compile(r"``[^`\n]+``"),
 }
 
 
