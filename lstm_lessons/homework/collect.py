@@ -1,0 +1,96 @@
+"""Finding and reading a class's submissions: the files, their copies and hashes, their cells.
+
+Every file of the submissions folder is looked at; each ``*.ipynb`` (any case) is one
+submission. Before any runs, each is copied into a private folder of the grader and hashed
+(SHA-256). :func:`read_cells` reads a copy's code cells, its answer code and its written
+answers; with a secret, :func:`reseed` re-seeds the literal seeds of its given cells.
+"""
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+CHECK_CELL = re.compile(r"""^\s*grader\.check(_all)?\((["'][\w-]+["'])?\)\s*$""")
+MAX_NOTEBOOK_MB = 20
+
+
+def find_submissions(folder):
+    """(notebooks, notes): every ``*.ipynb`` in any case, outside ``.ipynb_checkpoints``."""
+    folder = Path(folder)
+    found, notes = [], []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if ".ipynb_checkpoints" in rel.parts or not p.is_file():
+            continue
+        if p.suffix.lower() == ".ipynb":
+            found.append(p)
+            if p.suffix != ".ipynb":
+                notes.append(f"{rel.as_posix()}: graded, although its suffix is {p.suffix!r}")
+        elif p.suffix.lower() in {".json", ".py", ".md", ".txt", ".html", ".zip"}:
+            notes.append(f"{rel.as_posix()}: not a notebook (.ipynb); not graded")
+    return found, notes
+
+
+def copy_and_hash(folder, notebooks, into):
+    """Copy each submission into ``into`` before any runs; {relative path: (copy, sha256)}."""
+    out = {}
+    for k, nb in enumerate(notebooks):
+        data = Path(nb).read_bytes()
+        copy = Path(into) / f"{k:05d}.ipynb"
+        copy.write_bytes(data)
+        out[Path(nb).relative_to(folder).as_posix()] = (copy, hashlib.sha256(data).hexdigest())
+    return out
+
+
+SEED = re.compile(r"\b(seed\s*=\s*|default_rng\(\s*|manual_seed\(\s*)(\d+)\b")
+
+
+def reseed(source, secret):
+    """``source`` with every literal seed (``seed=3``, ``default_rng(0)``) drawn from ``secret``.
+
+    Applied to the given (not answer) cells of a submission, it changes the data of the
+    notebook's experiments, so that a number copied from a published solution is wrong
+    while a notebook that computes its answers still passes: the checks of values
+    (``gap``, ``slope``, ``rate``, ...) recompute the expected value from the notebook's
+    own data.
+    """
+
+    def draw(match):
+        digest = hashlib.sha256(f"{secret}:{match.group(2)}".encode()).hexdigest()
+        return f"{match.group(1)}{int(digest, 16) % 1_000_000 + 1000}"
+
+    return SEED.sub(draw, source)
+
+
+def read_cells(path, secret=None):
+    """(code cells to run, answer code, written answers) of a notebook file, or ValueError.
+
+    The answer code is that of the cells tagged ``otter_answer_cell``, or all the code when
+    none is tagged; the written answers are the tagged Markdown cells, in order.
+    """
+    if Path(path).stat().st_size > MAX_NOTEBOOK_MB << 20:
+        raise ValueError(f"the file is larger than {MAX_NOTEBOOK_MB} MB")
+    try:
+        nb = json.loads(Path(path).read_text(encoding="utf-8"))
+        cells = nb["cells"]
+        assert isinstance(cells, list)
+    except (ValueError, KeyError, TypeError, AssertionError) as e:
+        raise ValueError(f"not a readable notebook: {type(e).__name__}: {e}") from None
+    code, answers, written = [], [], []
+    for cell in cells:
+        if not isinstance(cell, dict):
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        if cell.get("cell_type") == "code":
+            if secret and "otter_answer_cell" not in tags:
+                source = reseed(source, secret)
+            if not CHECK_CELL.match(source):
+                code.append(source)
+            if "otter_answer_cell" in tags:
+                answers.append(source)
+        elif cell.get("cell_type") == "markdown" and "otter_answer_cell" in tags:
+            written.append(source)
+    return code, answers or code, written

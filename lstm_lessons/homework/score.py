@@ -1,0 +1,192 @@
+"""Scoring one submission: run it in its sandbox, ask the checks, make its row; flag copies.
+
+:func:`grade_submission` turns one copied notebook into a gradebook row (points per question,
+total, status, reasons, feedback); :func:`flag_duplicates` notes submissions that are the same
+file or nearly the same answer code; :func:`add_extra_tests` adds an instructor's hidden tests
+to a manifest.
+"""
+
+import difflib
+import json
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .collect import read_cells
+from .runner import TestResult, TimeLimitExceeded, run_question, run_test
+from .sandbox import NO_SANDBOX_WARNING, Namespace, Session, SessionDied, StudentCrash
+
+REASON_CHARS = 400  # one reason in the gradebook; the feedback file has the whole message
+NEAR_DUPLICATE = 0.97  # similarity of the answer code above which two submissions are flagged
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use; the defaults suit a notebook of small experiments."""
+
+    timeout_s: float = 300.0  # wall clock for the whole submission
+    cell_timeout_s: float = 60.0
+    test_timeout_s: float = 30.0
+    cpu_s: int = 300
+    memory_mb: int = 4096
+    file_mb: int = 64
+    output_kb: int = 1024
+    processes: int = 64  # processes and threads of the sandbox's user (bubblewrap only)
+    kill_grace_s: float = 5.0  # waited beyond a cell's or call's own time limit before a kill
+
+    def as_child(self):
+        return asdict(self)
+
+
+def _short(text, limit=REASON_CHARS):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 25] + " ... (shortened)"
+
+
+def _run_tests(manifest, session, limits):
+    env = Namespace(session)
+
+    def run_guarded(question, test, env):
+        try:
+            return run_test(question, test, env)
+        except (SessionDied, StudentCrash, TimeLimitExceeded) as e:  # pragma: no cover
+            return TestResult(question, test["name"], test["hidden"], test["points"], False, str(e))
+
+    return [run_question(q, env, run=run_guarded) for q in manifest["questions"]]
+
+
+def run_submission(copy, manifest, limits, use_bwrap=True, secret=None):
+    """Grade one copied notebook: {"questions": [...], "notes": [...], "status", ...}."""
+    try:
+        cells, answers, written = read_cells(copy, secret)
+    except (OSError, ValueError) as e:
+        return {"status": "unreadable", "error": str(e), "questions": [], "notes": []}
+    scratch = tempfile.mkdtemp(prefix="lstm-grade-scratch-")
+    session = Session(cells, limits, scratch, use_bwrap=use_bwrap)
+    session.deadline = time.monotonic() + limits.timeout_s
+    try:
+        session.start()
+        graded = _run_tests(manifest, session, limits)
+        discarded = session.output_discarded() if session.proc else 0
+    finally:
+        session.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    notes = list(session.notes)
+    if discarded:
+        notes.append(
+            f"the notebook printed {discarded / (1 << 20):.1f} MB more than the "
+            f"{limits.output_kb} KB of output kept; the rest was discarded"
+        )
+    status = "graded"
+    if session.deadline is not None and time.monotonic() >= session.deadline:
+        status = "timed out"
+        notes.insert(0, f"stopped after {limits.timeout_s:g} s for the whole notebook")
+    return {
+        "status": status,
+        "questions": graded,
+        "notes": notes,
+        "answers": answers,
+        "written": written,
+        "cpu_s": getattr(session, "cpu_s", None),  # as the child reports it: not trusted
+        "stopped": list(session.setup_failed),
+    }
+
+
+def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None):
+    """One gradebook row: {question: points}, total, possible, status, reasons, feedback."""
+    start = time.monotonic()
+    result = run_submission(copy, manifest, limits, use_bwrap, secret)
+    graded = {q.name: q for q in result.get("questions", [])}
+    row, reasons, feedback = {}, [], []
+    for question in manifest["questions"]:
+        name = question["name"]
+        if question["manual"]:
+            row[name] = None
+            continue
+        q = graded.get(name)
+        row[name] = q.score if q else 0
+        for r in q.results if q else ():
+            hidden = " [hidden]" if r.hidden else ""
+            if not r.passed:
+                reasons.append(f"{name}{hidden}: {_short(r.message)} (-{r.points:g})")
+            feedback.append((name, r.hidden, r.passed, r.points, r.message))
+    if "error" in result:
+        reasons.insert(0, result["error"])
+    stopped = result.get("stopped", [])
+    if stopped and any("NameError" in r for r in reasons):
+        # A setup cell that ran out of time is the cause, not the NameErrors that follow.
+        reasons.insert(
+            0,
+            f"{stopped[0]} ran out of time and was stopped, so the names it defines are "
+            "missing: the NameErrors below follow from that (a busy machine, or a slow cell)",
+        )
+    reasons += [f"note: {_short(note)}" for note in result.get("notes", [])]
+    if not use_bwrap:
+        reasons.append(f"note: {NO_SANDBOX_WARNING}")
+    auto = [q for q in manifest["questions"] if not q["manual"]]
+    return {
+        "scores": row,
+        "total": sum(row[q["name"]] for q in auto),
+        "possible": sum(q["points"] for q in auto),
+        "status": result["status"],
+        "reasons": reasons,
+        "feedback": feedback,
+        "answers": result.get("answers", []),
+        "written": result.get("written", []),
+        "seconds": time.monotonic() - start,
+        "cpu_s": result.get("cpu_s"),
+    }
+
+
+def flag_duplicates(rows):
+    """Notes on submissions with the same file (hash) or nearly the same answer code."""
+    by_hash = {}
+    for name, row in rows.items():
+        by_hash.setdefault(row.get("sha256"), []).append(name)
+    for names in by_hash.values():
+        if len(names) > 1:
+            for name in names:
+                others = ", ".join(n for n in names if n != name)
+                rows[name]["reasons"].append(f"note: duplicate: the same file as {others}")
+    codes = {
+        n: re.sub(r"#.*|\s+", "", "\n".join(r.get("answers", []))) for n, r in rows.items()
+    }
+    names = [n for n in rows if codes[n]]
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if rows[a].get("sha256") == rows[b].get("sha256") or codes[a] == codes[b] == "":
+                continue
+            matcher = difflib.SequenceMatcher(None, codes[a], codes[b], autojunk=False)
+            if min(matcher.real_quick_ratio(), matcher.quick_ratio()) < NEAR_DUPLICATE:
+                continue
+            ratio = matcher.ratio()
+            if ratio >= NEAR_DUPLICATE:
+                for x, y in ((a, b), (b, a)):
+                    rows[x]["reasons"].append(
+                        f"note: near-duplicate: its answer code is {ratio:.0%} the same as {y}'s"
+                    )
+
+
+def add_extra_tests(manifest, path):
+    """The manifest with an instructor's hidden tests from ``path`` added to its questions.
+
+    Each test adds its points to its question's.
+
+    ``path`` is JSON: {"q2": [{"name": "test_x", "points": 1, "source": "def test_x(f): ..."}]}.
+    """
+    extra = json.loads(Path(path).read_text(encoding="utf-8"))
+    questions = {q["name"]: q for q in manifest["questions"]}
+    if not isinstance(extra, dict) or not set(extra) <= set(questions):
+        raise ValueError(f"{path}: expected {{question: [tests]}} for questions {list(questions)}")
+    out = json.loads(json.dumps(manifest))
+    for q in out["questions"]:
+        for test in extra.get(q["name"], []):
+            if not {"name", "points", "source"} <= set(test):
+                raise ValueError(f"{path}: each test needs name, points and source, got {test}")
+            q["tests"].append({"success_message": None, "failure_message": None, **test,
+                               "hidden": True})  # fmt: skip
+            q["points"] += test["points"]
+    return out
