@@ -221,6 +221,10 @@ def test_bad_sources_get_errors_that_name_the_cause():
     sd["weight_hh_l1"] = torch.zeros(16, 5)
     with pytest.raises(ValueError, match=r"'weight_hh_l1' expected shape \(16, 4\).*got \(16, 5\)"):
         ll.from_torch(sd)
+    sd = torch.nn.LSTM(3, 4).state_dict()
+    sd["bias_hh_l0"] = torch.zeros(12)
+    with pytest.raises(ValueError, match=r"\['bias_hh_l0'\]: expected shape \(16,\) \(4H=16\)"):
+        ll.from_torch(sd)
     sd = torch.nn.LSTM(3, 4, num_layers=2).state_dict()
     sd["scale_l1"] = torch.ones(4)
     with pytest.raises(ValueError, match=r"unknown keys \['scale_l1'\]"):

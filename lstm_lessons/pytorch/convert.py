@@ -256,6 +256,19 @@ def _from_one_layer(arrays, cell, variant):
             f"state_dict: expected keys {sorted(expected)} for a one-layer {cell} "
             f"({get_variant(variant).name}), got {sorted(arrays)}"
         )
+    G = len(get_variant(variant).gates) if cell == "lstm" else N_BLOCKS[cell]
+    D = arrays["weight_ih_l0"].shape[-1]
+    shapes = {
+        "weight_ih_l0": ((G * H, D), f"{G}H={G * H}, D={D}"),
+        "weight_hh_l0": ((G * H, H), f"{G}H={G * H}, H={H}"),
+        "bias_ih_l0": ((G * H,), f"{G}H={G * H}"),
+        "bias_hh_l0": ((G * H,), f"{G}H={G * H}"),
+    }
+    for key, (shape, letters) in shapes.items():
+        if arrays[key].shape != shape:  # named as the state dict names it
+            raise ValueError(
+                f"state_dict[{key!r}]: expected shape {shape} ({letters}), got {arrays[key].shape}"
+            )
     params = _layer(arrays, "_l0", cell, H, bias=True, proj=False)
     if cell == "lstm":
         for p in get_variant(variant).peepholes:
