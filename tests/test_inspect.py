@@ -278,3 +278,29 @@ def test_claims_the_seed_study():
     assert sum(r["trained"]["l1_backward"]["long"] for r in rows) == 0
     assert sum(r["trained"]["l0_backward"]["long"] > 0 for r in rows) == 1
     assert sum(v["long"] for r in rows for v in r["untrained"].values()) == 0
+
+
+class _CellLoop(torch.nn.Module):
+    """A model that steps an LSTMCell itself: the hook sees one input per step."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Linear(2, 3)
+        self.cell = torch.nn.LSTMCell(3, 4)
+
+    def forward(self, x):
+        state = None
+        for x_t in self.embed(x):
+            state = self.cell(x_t, state)
+        return state[0]
+
+
+def test_a_cell_stepped_by_the_model_is_read_over_the_whole_sequence():
+    model = _CellLoop().double()
+    x = torch.randn(6, 2, 2, dtype=torch.float64)
+    report = ll.inspect(model, x)
+    with torch.no_grad():
+        direct = ll.inspect(model.cell, model.embed(x))
+    assert report.name == "cell" and (report.steps, report.sequences) == (6, 2)
+    for name in report.table.dtype.names:
+        np.testing.assert_array_equal(report.table[name], direct.table[name])
