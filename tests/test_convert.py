@@ -215,6 +215,10 @@ def test_bad_sources_get_errors_that_name_the_cause():
         ll.from_torch(None)
     with pytest.raises(TypeError, match=r"state_dict\['weight_ih_l0'\]: expected a tensor.*list"):
         ll.from_torch({"weight_ih_l0": [1.0]})
+    with pytest.raises(
+        TypeError, match=r"'weight_ih_l0'\]: expected float32 or float64, got torch.bfl"
+    ):
+        ll.from_torch(torch.nn.LSTM(3, 4, num_layers=2).bfloat16())
     numpy_sd = {k: v.numpy() for k, v in torch.nn.LSTM(3, 4).state_dict().items()}
     assert sorted(ll.from_torch(numpy_sd)) == ["W_h", "W_x", "b"]
     sd = torch.nn.LSTM(3, 4, num_layers=2).state_dict()

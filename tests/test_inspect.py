@@ -188,6 +188,8 @@ def test_bad_input_gets_a_clear_error():
         ll.inspect(torch.nn.LSTM(3, 4), np.zeros((5, 2, 4)))
     with pytest.raises(TypeError, match="model: expected a torch.nn.LSTM/GRU .* got str"):
         ll.inspect("model.pt", np.zeros((5, 2, 3)))
+    with pytest.raises(ValueError, match=r"a parameter dict needs 'W_x' of shape \(D, G\*H\)"):
+        ll.inspect({"W_h": np.zeros((2, 8))}, np.zeros((5, 2, 3)))
     with pytest.raises(TypeError, match="Linear holds none"):
         ll.inspect(torch.nn.Linear(3, 3), np.zeros((5, 2, 3)))
 

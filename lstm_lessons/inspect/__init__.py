@@ -84,8 +84,10 @@ def _as_array(x, model):
 
 def _from_params(params):
     """A one-layer NumPy parameter dict (standard LSTM or GRU) as a time-major StackedRNN."""
+    if np.ndim(params.get("W_x")) != 2:
+        raise ValueError("model: a parameter dict needs 'W_x' of shape (D, G*H)")
     cell = "gru" if "b_hn" in params else "lstm"
-    D, GH = np.shape(params.get("W_x"))
+    D, GH = np.shape(params["W_x"])
     H = GH // (3 if cell == "gru" else 4)
     shapes = {"W_x": ((D, GH), "DG"), "W_h": ((H, GH), "HG"), "b": ((GH,), "G")}
     if cell == "gru":

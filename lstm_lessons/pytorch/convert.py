@@ -206,6 +206,11 @@ def _numpy_dict(source):
     out = {}
     for key, value in source.items():
         if isinstance(value, torch.Tensor):
+            if value.dtype not in (torch.float32, torch.float64):
+                raise TypeError(
+                    f"state_dict[{key!r}]: expected float32 or float64, got {value.dtype} "
+                    "(convert the module first, e.g. module.float())"
+                )
             out[key] = value.detach().cpu().numpy().copy()
         elif isinstance(value, np.ndarray):
             out[key] = value.copy()
