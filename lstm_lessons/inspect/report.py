@@ -12,13 +12,11 @@ a shut input gate writes nothing, a shut output gate hides the cell.
 
 Then what the chapters read from them:
 
-- the forget gate's half-life (半衰期) in steps: a cell state multiplied by
-  f at every step keeps half of its content after n steps when f^n = 1/2, so
-
-  .. math:: n_{1/2} = -\ln 2 / \ln \bar f
-
-  with :math:`\bar f` the unit's mean forget gate; infinite for
-  :math:`\bar f = 1` (nothing is ever forgotten), 0 for :math:`\bar f = 0`;
+- the forget gate's half-life (半衰期) in steps (:func:`half_life`): a cell
+  state multiplied by f at every step keeps half of its content after n
+  steps when f^n = 1/2; with the unit's mean forget gate for f, that is the
+  equation below, infinite for a mean of 1 (nothing is ever forgotten) and 0
+  for a mean of 0;
 - carousel units: at a step, a unit is a carousel (the constant error
   carousel of Hochreiter & Schmidhuber 1997) when f > :data:`CAROUSEL_F` and
   i < :data:`CAROUSEL_I`: it keeps its cell state and writes nothing new. A
@@ -26,6 +24,12 @@ Then what the chapters read from them:
 - the output gate's exposure: how much of the squashed cell state reaches
   h, mean |o * tanh(c)| / mean |tanh(c)|, between 0 (the cell is hidden) and
   1 (all of it shows).
+
+The half-life of a unit whose mean forget gate is :math:`\bar f`:
+
+.. math::
+
+    n_{1/2} = -\ln 2 / \ln \bar f
 
 The GRU has no cell state apart from h and no output gate: its update gate z
 keeps z of the old state (``h = (1 - z) * n + z * h_prev``), so z takes f's
