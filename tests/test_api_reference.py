@@ -129,12 +129,21 @@ def test_a_literal_in_a_code_block_loses_its_backticks_not_its_column():
         "",
         '    ``get``     a name of the notebook, e.g. ``grader.check("q1")`` in it',
         "    ``exit``    end at once",
+        "    :func:`~lstm_lessons.cells.lstm.lstm_forward`          the engine",
+        "    :class:`the model <lstm_lessons.training.model.SequenceModel>`  its model",
     ]
-    assert blocks(lines)[1] == (
-        "literal_block",
-        'get         a name of the notebook, e.g. grader.check("q1") in it\n'
-        "exit        end at once",
-    )
+    kind, code = blocks(lines)[1]
+    rows = code.splitlines()
+    assert kind == "literal_block"
+    assert [re.split(r"  +", row) for row in rows] == [
+        ["get", 'a name of the notebook, e.g. grader.check("q1") in it'],
+        ["exit", "end at once"],
+        ["lstm_forward", "the engine"],
+        ["the model", "its model"],
+    ]
+    # Each row's second column starts where it started in the source.
+    for source, row in zip(lines[2:], rows, strict=True):
+        assert re.search("  +", row).end() == re.search("  +", source.strip()).end()
 
 
 def test_lists_follow_restructuredtext():

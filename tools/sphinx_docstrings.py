@@ -11,12 +11,14 @@ are aligned by spaces::
 :func:`render` turns such a docstring into reST that reads as documentation:
 
 - Prose stays reST: paragraphs flow, roles link, ``literals`` are inline code, lists are lists.
-  Outside inline markup, ``|`` and ``\`` are escaped, so that ``|x|`` is a magnitude, not a
-  substitution, and ``\odot`` in a sentence is shown as written.
+  Outside inline markup, ``|`` and ``\`` are escaped, and so is a ``*`` that stands alone
+  before punctuation, so that ``|x|`` is a magnitude, not a substitution, and ``\odot`` or
+  "the element-wise *:" in a sentence is shown as written.
 - A block indented deeper than the text around it becomes a ``code:: text`` block (a plain
   ``::`` block would highlight the prose's "with", "for" and "in" as Python keywords), so that
   its alignment survives; a ``::`` that ends the paragraph before it is dropped, as reST does.
-  Its inline literals lose their backticks, and the columns after them keep their place.
+  So does a table whose rows wrap: lines in columns with deeper lines right under them. In a
+  code block, inline literals lose their backticks, and the next column keeps its place.
 - A ``.. math::`` block of TeX, the NumPy-docs form that also reads well in ``help()``::
 
       .. math::
@@ -24,9 +26,9 @@ are aligned by spaces::
           i_t = \sigma(a_t^i)
           c_t = f_t \odot c_{t-1} + i_t \odot g_t
 
-  (a line ``.. math::``, then, after optional blank lines, lines indented deeper than it, one
-  equation per line, up to the first blank line or the first line indented no deeper) becomes
-  a ``math`` directive, which MathJax typesets. Sphinx shows the equations of one directive as
+  (a line ``.. math::``, then lines indented deeper than it, one equation per line, up to the
+  first line indented no deeper; blank lines may separate groups) becomes a ``math``
+  directive, which MathJax typesets. Sphinx shows the equations of one directive as
   rows of ``align``, which, without an ``&``, sets each row flush right. So, unless the author
   placed an ``&`` somewhere in the block, each row gets one before its first relation outside
   braces (``=``, ``\approx``, ``\le``, ``\ge``), and a row without one starts at that column.
@@ -39,11 +41,14 @@ A docstring that a class inherits from outside the package (``torch.nn.Module.fo
 reST already and is left alone, except that its roles, which name torch's objects relative to
 torch's modules, become inline literals.
 
-A role whose target is outside the package (``:class:`torch.nn.LSTM```, ``:class:`float```)
-cannot resolve without intersphinx inventories: it is shown as an inline literal, without a
-warning. A target that is not an object of an imported module outside the package (a name of
-``lstm_lessons`` that is not documented, or a typo) is still reported, so the strict build
-(``-n -W``) fails on it.
+A role that Sphinx cannot resolve among the documented names is looked up as Python would
+where it is written (:func:`lookup`): ``:class:`SequenceModel``` in a module that imports it
+links to the class where the reference documents it. A role to an object outside the
+package (``:class:`torch.nn.LSTM```, ``:class:`float```), which cannot resolve without
+intersphinx inventories, or to an object of the package that the reference does not document
+(a private helper, a constant without a doc comment) is shown as an inline literal, without a
+warning. A role to a name that names nothing there (a typo, a renamed function) is still
+reported, so the strict build (``-n -W``) fails on it.
 """
 
 import builtins
@@ -61,7 +66,8 @@ _INLINE = re.compile(r"``.+?``|(?::[\w.:+-]+:)?`[^`]+`(?::[\w.:+-]+:|__?)?", re.
 # A "*" that would open emphasis but stands for itself ("the element-wise *: ...").
 _LONE_STAR = re.compile(r"(?<![^\s(\[{])\*(?=[)\]}:;,.!?'\"]|$)", re.M)
 _ROLE = re.compile(r":[\w.:+-]+:`~?!?([^`]+)`")
-_CODE_LITERAL = re.compile(r"``([^`]+)``")
+# An inline literal or a role in a code block, shown as plain text there.
+_CODE_MARKUP = re.compile(r"``(?P<literal>[^`]+)``|:[\w.:+-]+:`(?P<target>[^`]+)`")
 _COLUMN_GAP = re.compile(r"  +")
 _COLUMNS = re.compile(r"\S {2,}\S")
 
@@ -106,14 +112,27 @@ def _math_directive(tex, at):
     return [f"{pad}.. math::", *(row for eq in tex for row in ("", f"{pad}   {eq}")), ""]
 
 
+def _plain(match):
+    """The text a reader sees for an inline literal or a role: ``x`` -> x, :func:`~a.f` -> f."""
+    if match.group("literal") is not None:
+        return match.group("literal")
+    text = match.group("target")
+    titled = re.fullmatch(r"(.*?)\s*<[^<>]+>", text, re.S)
+    if titled:
+        return titled.group(1)
+    text = text.lstrip("!")
+    return text.lstrip("~").rsplit(".", 1)[-1] if text.startswith("~") else text
+
+
 def _unquote_literals(line):
-    """A code line with ``x`` shown as x, the next column (after 2+ spaces) in its place."""
+    """A code line with ``x`` shown as x (a role as its name), the next column in its place."""
     out, owed, last = [], 0, 0
-    for match in _CODE_LITERAL.finditer(line):
-        out += [line[last : match.start()], match.group(1)]
-        owed, last = owed + 4, match.end()
+    for match in _CODE_MARKUP.finditer(line):
+        plain = _plain(match)
+        out += [line[last : match.start()], plain]
+        owed, last = owed + len(match.group()) - len(plain), match.end()
         gap = _COLUMN_GAP.search(line, last)
-        next_match = _CODE_LITERAL.search(line, last)
+        next_match = _CODE_MARKUP.search(line, last)
         if gap and (next_match is None or gap.start() < next_match.start()):
             out += [line[last : gap.end()], " " * owed]
             owed, last = 0, gap.end()
