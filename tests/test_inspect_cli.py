@@ -91,3 +91,13 @@ def test_bad_input_gets_a_clear_error(saved, capsys, monkeypatch):
     done = _run("missing.pt", "--input", "batch.npy", cwd=tmp)
     assert done.returncode == 2
     assert done.stderr == "lstm-lessons-inspect: error: MODEL: no such file 'missing.pt'\n"
+
+
+def test_without_torch_the_command_says_what_to_install(saved, capsys, monkeypatch):
+    _, _, tmp = saved
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp / "whole.pt"), "--input", str(tmp / "batch.npy")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "lstm-lessons-inspect needs PyTorch" in err and "lstm-lessons[torch]" in err

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._torch import require_torch
+
 PROG = "lstm-lessons-inspect"
 
 
@@ -48,7 +50,7 @@ def _parser():
 
 def load_model(path, cell=None, batch_first=None):
     """The module (or StackedRNN, for a state dict) saved in ``path``."""
-    import torch
+    torch = require_torch(PROG)  # reading a saved module needs torch; say how to install it
 
     from ..pytorch.convert import from_torch
 
@@ -109,7 +111,7 @@ def main(argv=None):
         model = load_model(args.model, args.cell, batch_first)
         x = load_input(args.input)
         report = inspect(model, x, layer=args.layer)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, ImportError) as err:
         message = str(err)
         if message.startswith("x: "):  # the batch is the --input file here
             message = "--input" + message[1:]
