@@ -6,6 +6,7 @@ import torch
 
 import lstm_lessons as ll
 from lstm_lessons.pytorch.cells import GRU, LSTM
+from lstm_lessons.training import harness, tasks
 
 T, N, D, H = 4, 2, 3, 5
 rng = np.random.default_rng(0)
@@ -16,7 +17,7 @@ P = ll.init_lstm_params(D, H)
 
 
 def with_nan(a, index):
-    a = a.copy()
+    a = a.clone() if isinstance(a, torch.Tensor) else a.copy()
     a[index] = np.nan
     return a
 
@@ -218,7 +219,209 @@ CASES = {
         ValueError,
         r"u: expected finite values, got NaN or inf",
     ),
+    # The caches of the two backward passes: each names the cache it expected and what came.
+    "backward given a step cache": (
+        lambda: ll.lstm_backward(np.zeros((T, N, H)), ll.lstm_step_forward(X[0], H0, C0, P)[2]),
+        TypeError,
+        r"cache: expected the SequenceCache that lstm_forward returns, "
+        r"got the StepCache of lstm_step_forward \(its gradients come from lstm_step_backward\)",
+    ),
+    "backward given forward's whole return value": (
+        lambda: ll.lstm_backward(np.zeros((T, N, H)), ll.lstm_forward(X, H0, C0, P)),
+        TypeError,
+        r"expected the SequenceCache .* got a tuple \(h, c, cache\): the whole return value "
+        r"of lstm_forward, not its third item",
+    ),
+    "backward given a tuple": (
+        lambda: ll.lstm_backward(np.zeros((T, N, H)), (X, H0)),
+        TypeError,
+        r"cache: expected the SequenceCache that lstm_forward returns, got a tuple of 2 items",
+    ),
+    "backward given None": (
+        lambda: ll.lstm_backward(np.zeros((T, N, H)), None),
+        TypeError,
+        r"cache: expected the SequenceCache that lstm_forward returns, got NoneType",
+    ),
+    "step backward given a sequence cache": (
+        lambda: ll.lstm_step_backward(H0, C0, ll.lstm_forward(X, H0, C0, P)[2]),
+        TypeError,
+        r"cache: expected the StepCache that lstm_step_forward returns, "
+        r"got the SequenceCache of lstm_forward \(its gradients come from lstm_backward\)",
+    ),
+    # gradient_check: a check that cannot fail (NaN, an empty x) is refused.
+    "gradient check with a NaN analytic gradient": (
+        lambda: ll.gradient_check(np.sin, np.ones(3), with_nan(np.cos(np.ones(3)), 1), np.ones(3)),
+        ValueError,
+        r"analytic: expected finite values, got nan at index \(1,\)",
+    ),
+    "gradient check with eps = 0": (
+        lambda: ll.gradient_check(np.sin, np.ones(3), np.cos(np.ones(3)), np.ones(3), eps=0),
+        ValueError,
+        r"eps: expected a positive number, got 0",
+    ),
+    "gradient check with eps < 0": (
+        lambda: ll.gradient_check(np.sin, np.ones(3), np.cos(np.ones(3)), np.ones(3), eps=-1e-6),
+        ValueError,
+        r"eps: expected a positive number, got -1e-06",
+    ),
+    "numerical gradient with eps = NaN": (
+        lambda: ll.numerical_gradient(np.sin, np.ones(3), np.ones(3), eps=np.nan),
+        ValueError,
+        r"eps: expected a positive number, got nan",
+    ),
+    "gradient check of an empty x": (
+        lambda: ll.gradient_check(np.sin, np.ones((0, 3)), np.ones((0, 3)), np.ones((0, 3))),
+        ValueError,
+        r"x: expected a non-empty array to check, got shape \(0, 3\)",
+    ),
+    "gradient check with dout of the wrong shape": (
+        lambda: ll.gradient_check(np.sin, np.ones(3), np.cos(np.ones(3)), np.ones(4)),
+        ValueError,
+        r"dout: expected the shape of f's output, \(3,\), got \(4,\)",
+    ),
+    "gradient check with dout that would broadcast": (
+        lambda: ll.gradient_check(np.sin, np.ones(3), np.cos(np.ones(3)), np.ones(1)),
+        ValueError,
+        r"dout: expected the shape of f's output, \(3,\), got \(1,\)",
+    ),
+    "gradient check with an analytic gradient of another shape": (
+        lambda: ll.gradient_check(np.sin, np.ones(3), np.ones((3, 1)), np.ones(3)),
+        ValueError,
+        r"analytic: expected x's shape \(3,\), got \(3, 1\)",
+    ),
+    "gradient check of an f that is not finite": (
+        lambda: ll.gradient_check(
+            lambda v: np.where(v > 0.5, np.inf, v), np.array([0.0, 0.5]), np.ones(2), np.ones(2)
+        ),
+        ValueError,
+        r"f: expected finite values of sum\(f\(x\) \* dout\) near x, so that the numerical "
+        r"gradient is finite; got inf at index \(1,\) of the numerical gradient",
+    ),
+    # The torch LSTM and GRU modules: sizes at construction, input and states in forward.
+    "torch module: float32 input into a float64 module": (
+        lambda: LSTM(D, H, dtype=torch.float64)(torch.zeros(T, N, D)),
+        TypeError,
+        r"LSTM: expected input of the module's dtype torch.float64, got torch.float32",
+    ),
+    "torch module: float64 state with float32 input": (
+        lambda: LSTM(D, H)(
+            torch.zeros(T, N, D), (torch.zeros(1, N, H, dtype=torch.float64), torch.zeros(1, N, H))
+        ),
+        TypeError,
+        r"LSTM: expected state 0 of the module's dtype torch.float32, got torch.float64",
+    ),
+    "torch module: no steps": (
+        lambda: LSTM(D, H)(torch.zeros(0, N, D)),
+        ValueError,
+        r"LSTM: expected at least one step \(T >= 1\), got input of shape \(0, 2, 3\)",
+    ),
+    "torch module: hidden size 0": (
+        lambda: LSTM(D, 0),
+        ValueError,
+        r"LSTM: hidden_size: expected a positive integer, got 0",
+    ),
+    "torch module: hidden size 2.5": (
+        lambda: LSTM(D, 2.5),
+        ValueError,
+        r"LSTM: hidden_size: expected a positive integer, got 2.5",
+    ),
+    "torch module: input size True": (
+        lambda: LSTM(True, H),
+        ValueError,
+        r"LSTM: input_size: expected a positive integer, got True, a bool",
+    ),
+    "torch module: NaN input": (
+        lambda: LSTM(D, H)(with_nan(torch.zeros(T, N, D), (2, 1, 0))),
+        ValueError,
+        r"LSTM: expected finite input values, got nan at index \(2, 1, 0\)",
+    ),
+    "torch module: inf in the cell state": (
+        lambda: LSTM(D, H)(
+            torch.zeros(T, N, D), (torch.zeros(1, N, H), torch.full((1, N, H), float("inf")))
+        ),
+        ValueError,
+        r"LSTM: expected finite values in state 1, got inf at index \(0, 0, 0\)",
+    ),
+    "torch GRU: hidden size 0": (
+        lambda: GRU(D, 0),
+        ValueError,
+        r"GRU: hidden_size: expected a positive integer, got 0",
+    ),
+    "torch GRU: no steps": (
+        lambda: GRU(D, H)(torch.zeros(0, N, D)),
+        ValueError,
+        r"GRU: expected at least one step \(T >= 1\)",
+    ),
+    "torch GRU: NaN input": (
+        lambda: GRU(D, H)(with_nan(torch.zeros(T, N, D), (0, 0, 2))),
+        ValueError,
+        r"GRU: expected finite input values, got nan at index \(0, 0, 2\)",
+    ),
+    # harness.fit checks the first batch against the model before it trains.
+    "fit on NaN data": (
+        lambda: fit_on(lambda x, y: (with_nan(x, (3, 1, 0)), y)),
+        ValueError,
+        r"task: expected finite values in x, got nan at index \(3, 1, 0\) in batch 0",
+    ),
+    "fit on NaN targets": (
+        lambda: fit_on(lambda x, y: (x, with_nan(y, (2, 0)))),
+        ValueError,
+        r"task: expected finite values in y, got nan at index \(2, 0\) in batch 0",
+    ),
+    "fit on an empty batch": (
+        lambda: fit_on(lambda x, y: (x[:, :0], y[:0])),
+        ValueError,
+        r"task: expected a non-empty x, got shape \(6, 0, 2\) in batch 0",
+    ),
+    "fit with an output size that does not match the targets": (
+        lambda: fit_on(lambda x, y: (x, y), output_size=2),
+        ValueError,
+        r"y: expected targets of the model's output shape \(4, 2\) \(output_size=2\), "
+        r"got \(4, 1\) in batch 0",
+    ),
+    "fit with targets that would broadcast": (
+        lambda: fit_on(lambda x, y: (x, y[:, 0])),
+        ValueError,
+        r"y: expected targets of the model's output shape \(4, 1\) \(output_size=1\), "
+        r"got \(4,\) in batch 0",
+    ),
+    "fit with inputs of another size": (
+        lambda: fit_on(lambda x, y: (x[..., :1], y)),
+        ValueError,
+        r"task: expected x of shape \(T, N, D=2\), got \(6, 4, 1\) in batch 0",
+    ),
+    "fit with a task that returns three things": (
+        lambda: fit_on(lambda x, y: (x, y, None)),
+        TypeError,
+        r"task: expected a function rng -> \(x, y\), got a tuple of 3 items from batch 0",
+    ),
+    "fit with class indices beyond output_size": (
+        lambda: fit_on(lambda x, y: (x, np.array([0, 1, 2, 3])), output_size=3, loss="ce"),
+        ValueError,
+        r"y: expected class indices 0 .. 2 \(output_size=3\), got 3 in batch 0",
+    ),
+    "fit with class indices of the wrong shape": (
+        lambda: fit_on(lambda x, y: (x, np.zeros((4, 1), int)), output_size=3, loss="ce"),
+        ValueError,
+        r"y: expected class indices of shape \(4,\) for the model's output \(4, 3\) "
+        r"\(classes on axis 1\), got \(4, 1\) in batch 0",
+    ),
+    "fit with an unknown loss": (
+        lambda: fit_on(lambda x, y: (x, y), loss="mae"),
+        ValueError,
+        r"loss: expected one of \('mse', 'ce'\), got 'mae'",
+    ),
 }
+
+
+def fit_on(change, output_size=1, loss="mse"):
+    """harness.fit on the adding problem (x (6, 4, 2), y (4, 1)) with ``change(x, y)`` applied."""
+
+    def task(rng):
+        return change(*tasks.adding_problem(4, 6, rng=rng))
+
+    return harness.fit(task, 2, input_size=2, hidden_size=3, output_size=output_size,
+                                   loss=loss)  # fmt: skip
 
 
 @pytest.mark.parametrize("case", list(CASES))

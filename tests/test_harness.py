@@ -110,6 +110,19 @@ def test_fit_trains_the_model_it_is_given():
         assert torch.equal(p, q)
 
 
+def test_fit_checks_the_first_batch_without_drawing_it_twice():
+    # The check of batch 0 must hand that same batch to training: a task with state of its
+    # own (here a call log) sees each batch seed once, in order, as without the check.
+    seeds = []
+
+    def logged(rng):
+        seeds.append(rng)
+        return _adding(rng)
+
+    fit(logged, 3, seed=2, input_size=2, hidden_size=3, output_size=1)
+    assert seeds == [batch_seed(2, step) for step in range(3)]
+
+
 @pytest.mark.parametrize(
     "call, error, message",
     [

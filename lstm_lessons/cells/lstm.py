@@ -208,6 +208,27 @@ def _check_inputs(x, h_prev, c_prev, params, variant, x_letters):
     return v
 
 
+def _check_cache(cache, expected, forward):
+    """TypeError unless ``cache`` is the ``expected`` cache class that ``forward`` returns.
+
+    The message says what came: the other function's cache, or the whole return
+    value ``(h, c, cache)`` of a forward pass instead of its third item.
+    """
+    if isinstance(cache, expected):
+        return
+    if isinstance(cache, (StepCache, SequenceCache)):
+        other = "lstm_step_forward" if isinstance(cache, StepCache) else "lstm_forward"
+        backward = "lstm_step_backward" if isinstance(cache, StepCache) else "lstm_backward"
+        got = f"the {type(cache).__name__} of {other} (its gradients come from {backward})"
+    elif isinstance(cache, tuple) and len(cache) == 3 and isinstance(cache[2], expected):
+        got = f"a tuple (h, c, cache): the whole return value of {forward}, not its third item"
+    elif isinstance(cache, tuple):
+        got = f"a tuple of {len(cache)} items"
+    else:
+        got = type(cache).__name__
+    raise TypeError(f"cache: expected the {expected.__name__} that {forward} returns, got {got}")
+
+
 class StepCache(NamedTuple):
     """What one step's backward pass needs. Gates a variant lacks are 1.0."""
 
@@ -235,6 +256,7 @@ def lstm_step_forward(x, h_prev, c_prev, params, variant="standard"):
 
 def lstm_step_backward(dh, dc, cache):
     """Gradients of one step: dh, dc (N, H) -> dx, dh_prev, dc_prev, grads of each parameter."""
+    _check_cache(cache, StepCache, "lstm_step_forward")
     x, h_prev, c_prev, i, f, g, o, c, tc, params, v = cache
     check_array("dh", dh, "NH", x.dtype)
     check_shape("dh", dh, c.shape, "NH")
@@ -325,6 +347,7 @@ def lstm_backward(dhs, cache, dcs=None):
     at every step; dcs (T, N, H), optional, likewise for c_t. Returns
     dx (T, N, D), dh0 (N, H), dc0 (N, H) and a dict of parameter gradients.
     """
+    _check_cache(cache, SequenceCache, "lstm_forward")
     x, h, c, tc, acts, params, v = cache
     T, N, D = x.shape
     H = h.shape[2]

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..cells.activations import HARD_SIGMOID_OFFSET, HARD_SIGMOID_SLOPE
+from ..cells.validation import check_int
 from ..cells.variants import get_variant
 from .sequence import run_sequence
 
@@ -135,31 +136,70 @@ def lstm_cell(a, c_prev, p_o, v, parts=False):
     return h, c
 
 
-def _check_input(name, x, D, hx, H):
+def _check_sizes(name, input_size, hidden_size):
+    """The constructor's sizes, each a positive integer (a bool or 2.5 is refused)."""
+    check_int(f"{name}: input_size", input_size)
+    check_int(f"{name}: hidden_size", hidden_size)
+
+
+def _check_finite(name, what, t):
+    if not torch.isfinite(t).all():
+        where = tuple(int(k) for k in torch.nonzero(~torch.isfinite(t))[0])
+        raise ValueError(f"{name}: expected finite {what}, got {t[where].item()} at index {where}")
+
+
+def _check_input(name, x, D, hx, H, dtype):
+    """The input and the states of ``forward``: type, dtype, shape, and finite values.
+
+    ``dtype`` is the module's parameters' dtype, which the input must have (torch's
+    own error names matrices, not the argument). A NaN or inf is refused, as by the
+    NumPy cells: it would run through every later step without an error.
+    """
     if not isinstance(x, torch.Tensor):
         raise TypeError(
             f"{name}: expected a torch.Tensor of shape (T, N, D), got {type(x).__name__}"
         )
     if not x.is_floating_point():
         raise TypeError(f"{name}: expected a floating-point input, got {x.dtype}")
+    if x.dtype != dtype:
+        raise TypeError(
+            f"{name}: expected input of the module's dtype {dtype}, got {x.dtype} "
+            f"(convert one of them, e.g. x.to({dtype}))"
+        )
     if x.dim() != 3 or x.shape[2] != D:
         raise ValueError(f"{name}: expected input of shape (T, N, D={D}), got {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"{name}: expected at least one step (T >= 1), got input of shape {tuple(x.shape)}"
+        )
+    _check_finite(name, "input values", x)
     N = x.shape[1]
     for k, s in enumerate(hx or ()):
+        if not isinstance(s, torch.Tensor):
+            raise TypeError(f"{name}: expected state {k} as a torch.Tensor, got {type(s).__name__}")
         if tuple(s.shape) != (1, N, H):
             raise ValueError(
                 f"{name}: expected state {k} of shape (1, N={N}, H={H}), got {tuple(s.shape)}"
             )
+        if s.dtype != dtype:
+            raise TypeError(
+                f"{name}: expected state {k} of the module's dtype {dtype}, got {s.dtype}"
+            )
+        _check_finite(name, f"values in state {k}", s)
 
 
 class LSTM(nn.Module):
     """A one-layer LSTM of any variant of :mod:`lstm_lessons.cells.variants`.
 
-    ``forward(x, (h0, c0)) -> output, (h_n, c_n)`` as in ``torch.nn.LSTM``.
+    ``forward(x, (h0, c0)) -> output, (h_n, c_n)`` as in ``torch.nn.LSTM``. Sizes must be
+    positive integers; the input and the states must have the parameters' dtype, at
+    least one step and finite values (a NaN would run through every later step):
+    otherwise a TypeError or ValueError names the argument.
     """
 
     def __init__(self, input_size, hidden_size, variant="standard", dtype=None):
         super().__init__()
+        _check_sizes("LSTM", input_size, hidden_size)
         self.variant = get_variant(variant)
         self.input_size, self.hidden_size = input_size, hidden_size
         GH = len(self.variant.gates) * hidden_size
@@ -180,7 +220,7 @@ class LSTM(nn.Module):
         return {p: getattr(self, "peephole_" + p[2:] + "_l0") for p in self.variant.peepholes}
 
     def forward(self, x, hx=None):
-        _check_input("LSTM", x, self.input_size, hx, self.hidden_size)
+        _check_input("LSTM", x, self.input_size, hx, self.hidden_size, self.weight_hh_l0.dtype)
         T, N, _ = x.shape
         if hx is None:
             zeros = x.new_zeros(N, self.hidden_size)
@@ -202,6 +242,7 @@ class GRU(nn.Module):
 
     def __init__(self, input_size, hidden_size, dtype=None):
         super().__init__()
+        _check_sizes("GRU", input_size, hidden_size)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.weight_ih_l0 = nn.Parameter(torch.empty(3 * hidden_size, input_size, dtype=dtype))
         self.weight_hh_l0 = nn.Parameter(torch.empty(3 * hidden_size, hidden_size, dtype=dtype))
@@ -212,7 +253,8 @@ class GRU(nn.Module):
             nn.init.uniform_(w, -k, k)
 
     def forward(self, x, hx=None):
-        _check_input("GRU", x, self.input_size, None if hx is None else (hx,), self.hidden_size)
+        _check_input("GRU", x, self.input_size, None if hx is None else (hx,), self.hidden_size,
+                     self.weight_hh_l0.dtype)  # fmt: skip
         T, N, _ = x.shape
         H = self.hidden_size
         h = x.new_zeros(N, H) if hx is None else hx[0]

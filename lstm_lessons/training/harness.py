@@ -33,8 +33,11 @@ more than ``(x, y)`` (like ``piecewise_constant``) is wrapped to drop the rest.
 
 from typing import NamedTuple
 
+import numpy as np
+import torch
+
 from ..cells.validation import check_int
-from .loop import History, train
+from .loop import LOSSES, History, train
 from .model import SequenceModel
 
 SEED_STRIDE = 1_000_003  # a prime above any run's number of steps
@@ -114,6 +117,12 @@ def fit(
     same seed gives the same trained weights. ``loss``, ``lr``, ``clip`` and
     ``optimizer`` go to :func:`~lstm_lessons.training.loop.train`, which
     runs on one thread and without a progress bar.
+
+    Before the first step, training batch 0 is checked against the model (and
+    then trained on as drawn): a batch that is empty or holds a NaN or inf, an x
+    whose last axis is not the model's input size, and targets that are not
+    shaped like the model's output (for ``loss="mse"``) or are not class indices
+    below ``output_size`` (for ``loss="ce"``) raise ValueError.
     """
     seed = check_seed(seed)
     steps = check_int("steps", steps)
@@ -127,9 +136,14 @@ def fit(
         )
     elif not isinstance(model, SequenceModel):
         raise TypeError(f"model: expected a SequenceModel or None, got {type(model).__name__}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss: expected one of {LOSSES}, got {loss!r}")
+    draw = batches(task, seed)
+    first = {0: draw(0)}  # checked here, and handed to training as it is: drawn once
+    _check_first_batch(model, first[0], loss)
     history = train(
         model,
-        batches(task, seed),
+        lambda step: first.pop(step) if step in first else draw(step),
         steps,
         loss=loss,
         lr=lr,
@@ -139,6 +153,63 @@ def fit(
         optimizer=optimizer,
     )
     return Fit(model, history)
+
+
+def _first_bad(a):
+    where = tuple(int(k) for k in np.argwhere(~np.isfinite(a))[0])
+    return f"{a[where]} at index {where}"
+
+
+def _check_first_batch(model, batch, loss):
+    """Cheap checks of training batch 0 against the model, before any step is taken.
+
+    Without them a NaN or an empty batch trains to a loss of NaN in silence, and
+    targets that are not shaped like the model's output are broadcast against it
+    (torch only warns). Raises ValueError (TypeError for a batch that is not a
+    pair) saying what was expected and what came.
+    """
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        got = f"a {type(batch).__name__}" + (
+            f" of {len(batch)} items" if isinstance(batch, (tuple, list)) else ""
+        )
+        raise TypeError(f"task: expected a function rng -> (x, y), got {got} from batch 0")
+    x, y = (np.asarray(a) for a in batch)
+    for name, a in (("x", x), ("y", y)):
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise TypeError(f"task: expected a numeric {name}, got dtype {a.dtype} in batch 0")
+        if a.size == 0:
+            raise ValueError(f"task: expected a non-empty {name}, got shape {a.shape} in batch 0")
+        if not np.isfinite(a).all():
+            raise ValueError(f"task: expected finite values in {name}, got {_first_bad(a)} "
+                             f"in batch 0")  # fmt: skip
+    D = model.rnn.input_size
+    if x.ndim != 3 or x.shape[2] != D:
+        raise ValueError(f"task: expected x of shape (T, N, D={D}), got {x.shape} in batch 0")
+    with torch.no_grad():
+        out = model(torch.as_tensor(np.asarray(x, dtype=np.float32)))
+    out_shape = tuple(out.shape)
+    if loss == "mse":
+        if y.shape != out_shape:
+            raise ValueError(
+                f"y: expected targets of the model's output shape {out_shape} (output_size="
+                f"{model.readout.out_features}), got {y.shape} in batch 0"
+            )
+        return
+    # Cross-entropy: class scores on axis 1 (axis 0 for one sample), a class index per score row.
+    axis = 1 if out.dim() > 1 else 0
+    C = out_shape[axis]
+    expected = out_shape[:axis] + out_shape[axis + 1 :]
+    if y.shape != expected:
+        raise ValueError(
+            f"y: expected class indices of shape {expected} for the model's output "
+            f"{out_shape} (classes on axis {axis}), got {y.shape} in batch 0"
+        )
+    if not np.all((y >= 0) & (y < C) & (y == np.round(y))):
+        bad = y[~((y >= 0) & (y < C) & (y == np.round(y)))].flat[0]
+        raise ValueError(
+            f"y: expected class indices 0 .. {C - 1} (output_size={model.readout.out_features}), "
+            f"got {bad} in batch 0"
+        )
 
 
 __all__ = [
