@@ -169,8 +169,8 @@ def test_gradebook_reports_and_hand_marks_survive_a_rerun(graded, tmp_path):
     assert "Score histogram" in (reports / "summary.md").read_text()
     with open(reports / "canvas.csv", newline="", encoding="utf-8") as f:
         canvas = list(csv.reader(f))
-    assert canvas[0][-1] == "toy (6)" and canvas[1][0] == first
-    assert float(canvas[1][-1]) == rows[first]["total"] + 1.5
+    assert canvas[0][-1] == "toy" and canvas[1] == ["Points Possible", "", "", "", "", "6"]
+    assert canvas[2][0] == first and float(canvas[2][-1]) == rows[first]["total"] + 1.5
     assert (reports / "moodle.csv").read_text().startswith("Email address,Full name,Grade")
     feedback = (reports / "feedback" / "endless_cell.ipynb.md").read_text()
     assert "ran longer than 3 s" in feedback

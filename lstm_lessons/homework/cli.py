@@ -6,7 +6,18 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .gradebook import points_text, read_roster, write_gradebook, write_reports
+from .collect import find_submissions, not_notebooks
+from .gradebook import (
+    RowCache,
+    manual_marks_total,
+    options_key,
+    points_text,
+    printable,
+    read_gradebook,
+    read_roster,
+    write_gradebook,
+    write_reports,
+)
 from .grading import grade_folder
 from .runner import load_manifest
 from .sandbox import NO_SANDBOX_WARNING, bwrap_path
@@ -14,6 +25,15 @@ from .score import Limits, add_extra_tests
 
 
 def main(argv=None):
+    """Grade a class from the command line; 0 when done, 130 when stopped with Ctrl-C."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv):
     parser = argparse.ArgumentParser(
         prog="python -m lstm_lessons.grade",
         description="Grade a folder of submitted notebooks with public and hidden tests.",
@@ -35,6 +55,14 @@ def main(argv=None):
     parser.add_argument("--test-timeout", type=float, default=defaults.test_timeout_s)
     parser.add_argument("--cpu", type=int, default=defaults.cpu_s, help="CPU seconds")
     parser.add_argument("--memory", type=int, default=defaults.memory_mb, help="MB")
+    parser.add_argument(
+        "--regrade", action="store_true",
+        help="grade every submission again, even one graded before with the same file, "
+        "grader version and options",
+    )  # fmt: skip
+    parser.add_argument(
+        "--canvas-assignment-id", help="the Canvas assignment's ID, for the column of canvas.csv"
+    )
     args = parser.parse_args(argv)
 
     solution = Path(args.assignment)
@@ -46,6 +74,9 @@ def main(argv=None):
     if not args.submissions.is_dir():
         parser.error(f"{args.submissions} is not a folder")
     roster = read_roster(args.roster) if args.roster else None
+    if args.canvas_assignment_id is not None and not args.canvas_assignment_id.isdigit():
+        parser.error(f"--canvas-assignment-id: expected the assignment's number, got "
+                     f"{args.canvas_assignment_id!r}")  # fmt: skip
     limits = replace(
         Limits(),
         timeout_s=args.timeout,
@@ -57,31 +88,46 @@ def main(argv=None):
     use_bwrap = False if args.no_sandbox else bwrap_path() is not None
     if not use_bwrap:
         print(NO_SANDBOX_WARNING, file=sys.stderr)
+    secret = args.secret_file.read_text().strip() if args.secret_file else None
     start = time.monotonic()
+    # The earlier gradebook is read once, before anything is written: its hand marks go into
+    # every write, and its rows stay until their submissions are graded again.
+    marks, earlier = read_gradebook(args.out, manifest)
+    notebooks, notes = find_submissions(args.submissions)
+    present = {p.relative_to(args.submissions).as_posix() for p in notebooks}
+    present |= set(not_notebooks(args.submissions))
+    carried = {s: r for s, r in earlier.items() if s in present}
+    cache = None
+    if not args.regrade:
+        key = options_key(manifest, limits, use_bwrap, secret)
+        cache = RowCache(Path(f"{args.out}.d") / "rows", key)
 
     def progress(done, total, name, row):
         score = f"{points_text(row['total'])}/{points_text(row['possible'])}"
-        print(f"[{done}/{total}] {name}: {score} ({row['status']}), "
+        how = ", unchanged: not graded again" if row.get("unchanged") else ""
+        print(f"[{done}/{total}] {printable(name)}: {score} ({row['status']}{how}), "
               f"{time.monotonic() - start:.0f} s", file=sys.stderr)  # fmt: skip
 
     def partial(rows):
-        write_gradebook(rows, manifest, args.out)
+        write_gradebook(rows, manifest, args.out, kept=marks, carried=carried)
 
     try:
-        secret = args.secret_file.read_text().strip() if args.secret_file else None
         rows = grade_folder(args.submissions, manifest, limits, args.jobs, progress, partial,
-                            use_bwrap, secret)  # fmt: skip
+                            use_bwrap, secret, cache)  # fmt: skip
+        partial(rows)
+        reports = write_reports(rows, manifest, args.out, roster, marks={
+            s: manual_marks_total(m) for s, m in marks.items()}, notes=notes,
+            canvas_assignment_id=args.canvas_assignment_id)  # fmt: skip
     except KeyboardInterrupt:
-        print(f"interrupted; the gradebook {args.out} holds the submissions graded so far",
-              file=sys.stderr)  # fmt: skip
+        print(f"interrupted; the gradebook {args.out} holds every row graded so far and "
+              "the earlier rows of the rest", file=sys.stderr)  # fmt: skip
         return 130
-    write_gradebook(rows, manifest, args.out)
-    reports = write_reports(rows, manifest, args.out, roster)
     for submission, row in rows.items():
         score = f"{points_text(row['total'])}/{points_text(row['possible'])}"
-        print(f"{submission}: {score} ({row['status']})")
-    print(f"{len(rows)} submissions graded in {time.monotonic() - start:.0f} s; "
-          f"gradebook: {args.out}; feedback, summary, LMS files: {reports}")  # fmt: skip
+        print(f"{printable(submission)}: {score} ({row['status']})")
+    again = sum(1 for row in rows.values() if row.get("unchanged"))
+    print(f"{len(rows)} files in {time.monotonic() - start:.0f} s ({again} unchanged, not "
+          f"graded again); gradebook: {args.out}; feedback, summary, LMS files: {reports}")
     return 0
 
 

@@ -16,7 +16,11 @@ MAX_NOTEBOOK_MB = 20
 
 
 def find_submissions(folder):
-    """(notebooks, notes): every ``*.ipynb`` in any case, outside ``.ipynb_checkpoints``."""
+    """(notebooks, notes): every ``*.ipynb`` in any case, outside ``.ipynb_checkpoints``.
+
+    Every other file is noted as not graded (:func:`not_notebooks` gives each its row's
+    reason); hidden files (a name starting with ``.``) are skipped.
+    """
     folder = Path(folder)
     found, notes = [], []
     for p in sorted(folder.rglob("*")):
@@ -27,9 +31,23 @@ def find_submissions(folder):
             found.append(p)
             if p.suffix != ".ipynb":
                 notes.append(f"{rel.as_posix()}: graded, although its suffix is {p.suffix!r}")
-        elif p.suffix.lower() in {".json", ".py", ".md", ".txt", ".html", ".zip"}:
+        elif not any(part.startswith(".") for part in rel.parts):
             notes.append(f"{rel.as_posix()}: not a notebook (.ipynb); not graded")
     return found, notes
+
+
+def not_notebooks(folder):
+    """{relative path: why it was not graded} for every file that is not a notebook."""
+    out = {}
+    for note in find_submissions(folder)[1]:
+        name, _, what = note.rpartition(": ")
+        if what == "not a notebook (.ipynb); not graded":
+            suffix = Path(name).suffix.lower()
+            kind = "a .zip archive is not opened" if suffix == ".zip" else (
+                f"a {suffix} file" if suffix else "a file without a suffix")
+            out[name] = (f"not graded: not a notebook (.ipynb): {kind}; "
+                         "hand in the .ipynb file itself")  # fmt: skip
+    return out
 
 
 def copy_and_hash(folder, notebooks, into):

@@ -8,9 +8,12 @@ to a manifest.
 
 import difflib
 import json
+import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,10 +49,57 @@ def _short(text, limit=REASON_CHARS):
     return text if len(text) <= limit else text[: limit - 25] + " ... (shortened)"
 
 
-def _run_tests(manifest, session, limits):
+class Stop:
+    """Stops the submissions being graded, from another thread (Ctrl-C): each row then ends.
+
+    :meth:`lstm_lessons.homework.score.Stop.stop` ends the running sandboxes at once and
+    makes every later call of theirs fail without running; a row graded while stopping is
+    incomplete, and is thrown away.
+    """
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.sessions = set()
+        self.lock = threading.Lock()
+
+    def is_set(self):
+        return self.event.is_set()
+
+    def add(self, session):
+        with self.lock:
+            self.sessions.add(session)
+        if self.is_set():
+            self.stop()
+
+    def remove(self, session):
+        with self.lock:
+            self.sessions.discard(session)
+
+    def stop(self):
+        self.event.set()
+        with self.lock:
+            sessions = list(self.sessions)
+        for session in sessions:
+            session.deadline = time.monotonic() - 1.0  # every wait of the session ends now
+            proc = session.proc
+            if proc is not None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+
+class Stopped(Exception):
+    """The grading was stopped (:class:`Stop`) before this submission's row was complete."""
+
+
+def _run_tests(manifest, session, limits, stop=None):
     env = Namespace(session)
 
     def run_guarded(question, test, env):
+        if stop is not None and stop.is_set():
+            return TestResult(question, test["name"], test["hidden"], test["points"], False,
+                              "stopped")  # fmt: skip
         try:
             return run_test(question, test, env)
         except (SessionDied, StudentCrash, TimeLimitExceeded) as e:  # pragma: no cover
@@ -58,8 +108,13 @@ def _run_tests(manifest, session, limits):
     return [run_question(q, env, run=run_guarded) for q in manifest["questions"]]
 
 
-def run_submission(copy, manifest, limits, use_bwrap=True, secret=None):
-    """Grade one copied notebook: {"questions": [...], "notes": [...], "status", ...}."""
+def run_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=None):
+    """Grade one copied notebook: {"questions": [...], "notes": [...], "status", ...}.
+
+    Raises :class:`lstm_lessons.homework.score.Stopped` when ``stop`` was set before it finished.
+    """
+    if stop is not None and stop.is_set():
+        raise Stopped()
     try:
         cells, answers, written = read_cells(copy, secret)
     except (OSError, ValueError) as e:
@@ -67,13 +122,19 @@ def run_submission(copy, manifest, limits, use_bwrap=True, secret=None):
     scratch = tempfile.mkdtemp(prefix="lstm-grade-scratch-")
     session = Session(cells, limits, scratch, use_bwrap=use_bwrap)
     session.deadline = time.monotonic() + limits.timeout_s
+    if stop is not None:
+        stop.add(session)
     try:
         session.start()
-        graded = _run_tests(manifest, session, limits)
+        graded = _run_tests(manifest, session, limits, stop)
         discarded = session.output_discarded() if session.proc else 0
     finally:
+        if stop is not None:
+            stop.remove(session)
         session.close()
         shutil.rmtree(scratch, ignore_errors=True)
+    if stop is not None and stop.is_set():
+        raise Stopped()
     notes = list(session.notes)
     if discarded:
         notes.append(
@@ -95,10 +156,13 @@ def run_submission(copy, manifest, limits, use_bwrap=True, secret=None):
     }
 
 
-def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None):
-    """One gradebook row: {question: points}, total, possible, status, reasons, feedback."""
+def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=None):
+    """One gradebook row: {question: points}, total, possible, status, reasons, feedback.
+
+    An unreadable notebook's row has ``error``: why it could not be read.
+    """
     start = time.monotonic()
-    result = run_submission(copy, manifest, limits, use_bwrap, secret)
+    result = run_submission(copy, manifest, limits, use_bwrap, secret, stop)
     graded = {q.name: q for q in result.get("questions", [])}
     row, reasons, feedback = {}, [], []
     for question in manifest["questions"]:
@@ -138,11 +202,29 @@ def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None):
         "written": result.get("written", []),
         "seconds": time.monotonic() - start,
         "cpu_s": result.get("cpu_s"),
+        **({"error": result["error"]} if "error" in result else {}),
+    }
+
+
+def not_graded_row(manifest, reason):
+    """The row of a file that is not a notebook: no points, status ``not graded``, why."""
+    auto = [q for q in manifest["questions"] if not q["manual"]]
+    return {
+        "scores": {q["name"]: (None if q["manual"] else 0) for q in manifest["questions"]},
+        "total": 0,
+        "possible": sum(q["points"] for q in auto),
+        "status": "not graded",
+        "reasons": [reason],
+        "feedback": [],
+        "answers": [],
+        "written": [],
+        "error": reason,
     }
 
 
 def flag_duplicates(rows):
     """Notes on submissions with the same file (hash) or nearly the same answer code."""
+    rows = {n: r for n, r in rows.items() if r.get("status") != "not graded"}
     by_hash = {}
     for name, row in rows.items():
         by_hash.setdefault(row.get("sha256"), []).append(name)
