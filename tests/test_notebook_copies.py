@@ -267,7 +267,7 @@ def test_a_copy_resolves_its_page_and_keeps_code_and_outputs(tree):
     assert "It took 1.5 s." in prose
     assert "![A curve.](attachment:fig-key.png)" in prose and "**Fig. 1.2.** A caption." in prose
     assert nb.cells[5].attachments["fig-key.png"] == {"image/png": "iVBORw0KGgo="}
-    assert nb.metadata[bn.META]["volatile"] == {"seconds": "1.5"}
+    assert nb.metadata[bn.META]["volatile"] == {"seconds": {"text/plain": "1.5"}}
     assert bn.problems_of("x", nb) == []
 
 

@@ -156,7 +156,8 @@ def citations(bibfile):
 
 def glued_values(executed):
     """``{key: {mime type: data}}`` of everything an executed notebook glued, and the keys
-    glued by cells tagged ``nbval-ignore-output`` (their values differ from run to run)."""
+    whose values differ from run to run: those glued by cells tagged ``nbval-ignore-output``,
+    and those whose text nbval's sanitiser masks (a wall-clock time)."""
     values, volatile = {}, set()
     for cell in executed.cells:
         if cell.cell_type != "code":
@@ -164,10 +165,14 @@ def glued_values(executed):
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if name:
-                values[name] = {
+                data = {
                     mime.removeprefix(RECORD): data for mime, data in output.get("data", {}).items()
                 }
-                if VOLATILE_TAG in cell.metadata.get("tags", []):
+                values[name] = data
+                text = data.get("text/plain")
+                if VOLATILE_TAG in cell.metadata.get("tags", []) or (
+                    isinstance(text, str) and _sanitise(text) != text
+                ):
                     volatile.add(name)
     return values, volatile
 
@@ -444,10 +449,19 @@ def _cell_id(cell, seen):
 
 
 def _visible_outputs(outputs):
-    """The outputs a reader sees: glue records (shown in the prose instead) are dropped."""
+    """The outputs a reader sees: glue records (shown in the prose instead) are dropped, and
+    consecutive prints to one stream are one output (the kernel splits them at random)."""
     kept = []
     for output in outputs:
         if output.get("metadata", {}).get("scrapbook"):
+            continue
+        if (
+            output.get("output_type") == "stream"
+            and kept
+            and kept[-1].get("output_type") == "stream"
+            and kept[-1].get("name") == output.get("name")
+        ):
+            kept[-1]["text"] = "".join(kept[-1]["text"]) + "".join(output["text"])
             continue
         output = copy.deepcopy(output)
         data = output.get("data", {})
@@ -502,7 +516,7 @@ def build_copy(page_path, executed, book, first_cell, root=ROOT):
             "url": book.url(docname),
             # The glued values that change from run to run (timings), which --check takes
             # from the committed copy rather than compare.
-            "volatile": {k: glued[k].get("text/plain") for k in sorted(volatile) if k in glued},
+            "volatile": {k: glued[k] for k in sorted(volatile) if k in glued},
         },
     }
     nbformat.validate(nb)
@@ -528,14 +542,27 @@ def executed_notebook(page_path, build=BUILD, root=ROOT):
 
 
 def _pin_volatile(executed, committed):
-    """``executed`` with the committed copy's values of the glue keys that change per run."""
+    """``executed`` with the committed copy's values where they change from run to run: the
+    glued values it lists as volatile, and the outputs of cells tagged ``nbval-ignore-output``
+    (a rebuild of an unchanged page then writes the same file)."""
     old = (committed.metadata.get(META) or {}).get("volatile") or {}
+    shown = {
+        c.source: c.get("outputs", [])
+        for c in committed.cells
+        if c.cell_type == "code" and VOLATILE_TAG in c.metadata.get("tags", [])
+    }
     executed = copy.deepcopy(executed)
     for cell in executed.cells:
+        if cell.cell_type != "code":
+            continue
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name in old and f"{RECORD}text/plain" in output.get("data", {}):
-                output["data"][f"{RECORD}text/plain"] = old[name]
+            if name in old and isinstance(old[name], dict):
+                output["data"] = {f"{RECORD}{mime}": v for mime, v in old[name].items()}
+        source = cell.source.replace(GLUE_IMPORT, GLUE_SHIM)
+        if VOLATILE_TAG in cell.metadata.get("tags", []) and source in shown:
+            records = [o for o in cell.outputs if o.get("metadata", {}).get("scrapbook")]
+            cell.outputs = records + copy.deepcopy(shown[source])
     return executed
 
 
@@ -584,8 +611,10 @@ def _comparable(nb):
                 attachment[mime] = "<image>"
         for output in cell.get("outputs", []):
             if VOLATILE_TAG in cell.metadata.get("tags", []):
-                output.pop("text", None)
-                output.pop("data", None)
+                if "text" in output:
+                    output["text"] = "<volatile>"
+                if "data" in output:
+                    output["data"] = {mime: "<volatile>" for mime in output["data"]}
             for mime in output.get("data", {}):
                 if mime.startswith("image/"):
                     output["data"][mime] = "<image>"
@@ -640,7 +669,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     committed = committed_copies()
     try:
-        copies = build(build_dir=args.build, committed=committed if args.check else None)
+        # Values that change per run (timings) are kept as committed, so that a rebuild of an
+        # unchanged page writes the same file.
+        copies = build(build_dir=args.build, committed=committed)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
