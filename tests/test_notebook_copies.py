@@ -240,6 +240,7 @@ def executed(seconds="1.5", image="iVBORw0KGgo="):
         record("n", {"text/plain": "0.123456"}),
         record("fig-key", {"image/png": image, "text/plain": "<Figure>"}),
         nbformat.v4.new_output("stream", name="stdout", text="at 0x7f3a2b1c\n"),
+        nbformat.v4.new_output("display_data", data={"image/png": image, "text/plain": "<Fig>"}),
     ]
     code[1].outputs = [record("seconds", {"text/plain": seconds})]
     return nb
@@ -261,7 +262,7 @@ def test_a_copy_resolves_its_page_and_keeps_code_and_outputs(tree):
     assert bn.GLUE_SHIM in glue_cell.source and bn.GLUE_IMPORT not in glue_cell.source
     assert glue_cell.metadata["jupyter"] == {"source_hidden": True}
     # The glue records are shown in the prose, not under the cell; other outputs stay.
-    assert [o.output_type for o in glue_cell.outputs] == ["stream"]
+    assert [o.output_type for o in glue_cell.outputs] == ["stream", "display_data"]
     assert nb.cells[3].source == "The value is 0.123."
     prose = nb.cells[5].source
     assert "It took 1.5 s." in prose
