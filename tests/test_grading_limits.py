@@ -190,3 +190,214 @@ def test_without_a_sandbox_every_row_says_so(tmp_path):
     rows = grade_folder(tmp_path, TOY, TINY, use_bwrap=False)
     assert rows["a.ipynb"]["total"] == 4
     assert any("WARNING: graded without a sandbox" in r for r in rows["a.ipynb"]["reasons"])
+
+
+# -- Resources bounded on the host: each limit with a case just inside and one just outside.
+
+PROBE = r"""
+import ctypes, os, subprocess, threading
+def size_mb(folder):
+    st = os.statvfs(folder)
+    return st.f_blocks * st.f_frsize / (1 << 20)
+sizes = {f: size_mb(f) for f in ("/tmp", "/scratch")}
+def fill(folder):
+    written = 0
+    try:
+        for k in range(100):
+            with open(f"{folder}/fill{k}", "wb") as f:
+                f.write(b"x" * (1 << 20))
+            written += 1
+    except OSError as e:
+        return written, e.errno
+    return written, None
+filled = {f: fill(f) for f in ("/tmp", "/scratch")}
+for f in ("/tmp", "/scratch"):
+    for k in range(100):
+        if os.path.exists(f"{f}/fill{k}"):
+            os.remove(f"{f}/fill{k}")
+try:
+    with open("/tmp/big", "wb") as f:
+        for _ in range(3):
+            f.write(b"x" * (1 << 20))
+            f.flush()
+    big = None
+except OSError as e:
+    big = (e.errno, os.path.getsize("/tmp/big"))
+libc = ctypes.CDLL(None, use_errno=True)
+def errno_of(result):
+    return ctypes.get_errno() if result == -1 else 0
+namespaces = {
+    "unshare user": errno_of(libc.unshare(0x10000000)),
+    "unshare net": errno_of(libc.unshare(0x40000000)),
+    "setns": errno_of(libc.setns(os.open("/proc/self/ns/net", os.O_RDONLY), 0)),
+    "unshare -r": subprocess.run(["unshare", "-r", "id", "-u"], capture_output=True).returncode,
+}
+box = []
+thread = threading.Thread(target=box.append, args=(1,))
+thread.start()
+thread.join()
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+works = {"thread": box, "fork": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]),
+         "subprocess": subprocess.run(["id", "-u"], capture_output=True).returncode}
+mounts = [line.split(" - ") for line in open("/proc/self/mountinfo").read().splitlines()]
+writable = sorted({(a.split()[4], b.split()[0]) for a, b in mounts if a.split()[5].startswith("rw")})
+mountinfo = open("/proc/self/mountinfo").read()
+"""
+
+
+def test_writable_folders_and_namespaces_are_bounded_in_the_sandbox(tmp_path):
+    from dataclasses import replace
+
+    from lstm_lessons.homework.sandbox import TMPFS_FILES, Namespace, Session
+
+    need_bwrap()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    limits = replace(TINY, file_mb=2, cell_timeout_s=30)
+    session = Session([PROBE], limits, scratch)
+    try:
+        session.start()
+        assert session.notes == []
+        ns = Namespace(session)
+        # /tmp and the scratch folder: tmpfs of TMPFS_FILES files of the largest size each.
+        assert TMPFS_FILES == 2
+        assert ns["sizes"] == {"/tmp": 4.0, "/scratch": 4.0}
+        # /tmp takes exactly 4 files of 1 MB, a fifth finds no room (ENOSPC); the scratch
+        # folder holds the notebook's output log and IPython's files too.
+        assert ns["filled"]["/tmp"] == (4, 28)
+        assert ns["filled"]["/scratch"][1] == 28 and ns["filled"]["/scratch"][0] in (2, 3)
+        assert ns["big"] == (27, 2 << 20)  # one file: 2 MB, then EFBIG
+        # No new namespace, by any road; threads, fork and subprocesses work.
+        assert ns["namespaces"] == {"unshare user": 1, "unshare net": 1, "setns": 1,
+                                    "unshare -r": 1}  # fmt: skip
+        assert ns["works"] == {"thread": [1], "fork": 7, "subprocess": 0}
+        # Every writable mount is the sandbox's own (tmpfs, /proc, /dev), none a host folder.
+        assert {kind for _, kind in ns["writable"]} <= {"tmpfs", "proc", "devtmpfs", "devpts"}, ns[
+            "writable"
+        ]
+        assert str(scratch) not in ns["mountinfo"] and str(tmp_path) not in ns["mountinfo"]
+    finally:
+        session.close()
+
+
+def test_seccomp_filter_is_built_for_known_machines_only():
+    from lstm_lessons.homework.sandbox import seccomp_filter
+
+    assert len(seccomp_filter("x86_64")) == len(seccomp_filter("aarch64")) == 13 * 8
+    assert seccomp_filter("x86_64") != seccomp_filter("aarch64")
+    assert seccomp_filter("riscv64") is None
+
+
+JUNK = """\
+import os, stat
+for fd in range(3, 12):  # the grader's channel, wherever the worker keeps it
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, b"x" * 300_000)
+    except OSError:
+        pass
+"""
+
+
+def test_a_child_that_sends_too_much_is_stopped_at_the_line_limit(tmp_path):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from lstm_lessons.homework.protocol import dumps, encode
+    from lstm_lessons.homework.sandbox import Namespace, Session
+
+    need_bwrap()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    cells = ["import numpy as np\nbig = np.arange(10_000.0)\n", JUNK]
+    session = Session(cells, replace(TINY, cell_timeout_s=30), scratch)
+    session.max_line = 100_000
+    try:
+        # Bytes without an end of line: killed once more than max_line came, not at the
+        # cell's time limit; the notebook runs again without that cell.
+        session.start()
+        assert any("code cell 2 (import os, stat) ended the grading process (sent too much)"
+                   in n for n in session.notes), session.notes  # fmt: skip
+        # A message of exactly max_line bytes is read; one byte less of room refuses it.
+        line = dumps({"kind": "value", "value": encode(np.arange(10_000.0))})
+        session.max_line = len(line) - 1
+        assert np.array_equal(Namespace(session)["big"], np.arange(10_000.0))
+        session.max_line = len(line) - 2
+        assert Namespace(session).get("big", "refused") == "refused"
+    finally:
+        session.close()
+
+
+def test_a_notebook_over_the_size_limit_is_neither_read_nor_copied_whole(tmp_path):
+    import hashlib
+    import json
+
+    from lstm_lessons.homework.collect import MAX_NOTEBOOK_MB, copy_and_hash, read_cells
+
+    folder, into = tmp_path / "in", tmp_path / "copies"
+    folder.mkdir()
+    into.mkdir()
+    limit = MAX_NOTEBOOK_MB << 20
+    # Just inside: a real notebook of exactly the limit is copied whole and read.
+    nb = {"cells": [{"cell_type": "code", "source": "x = 1\n", "metadata": {}}], "pad": ""}
+    nb["pad"] = " " * (limit - len(json.dumps(nb)))
+    (folder / "inside.ipynb").write_text(json.dumps(nb))
+    # Just outside, and far outside: sparse files, cheap to make, expensive to read whole.
+    for name, size in (("outside.ipynb", limit + 1), ("huge.ipynb", 3 << 30)):
+        with open(folder / name, "wb") as f:
+            f.truncate(size)
+    names = ["inside.ipynb", "outside.ipynb", "huge.ipynb"]
+    copies = copy_and_hash(folder, [folder / n for n in names], into)
+    inside, digest = copies["inside.ipynb"]
+    assert inside.stat().st_size == limit
+    assert digest == hashlib.sha256((folder / "inside.ipynb").read_bytes()).hexdigest()
+    assert read_cells(inside)[0] == ["x = 1\n"]
+    for name in ("outside.ipynb", "huge.ipynb"):
+        copy, digest = copies[name]
+        assert copy.stat().st_size == limit + 1  # no more than that was read
+        assert digest == hashlib.sha256(bytes(limit + 1)).hexdigest()
+        with pytest.raises(ValueError, match=f"larger than {MAX_NOTEBOOK_MB} MB"):
+            read_cells(copy)
+    # The limit is an option: 1 MB.
+    small = copy_and_hash(folder, [folder / "outside.ipynb"], into, max_mb=1)
+    assert small["outside.ipynb"][0].stat().st_size == (1 << 20) + 1
+    with pytest.raises(ValueError, match="larger than 1 MB"):
+        read_cells(inside, max_mb=1)
+
+
+def test_reseeded_seeds_lie_in_their_range():
+    from lstm_lessons.homework.collect import RESEED_OFFSET, RESEED_RANGE, reseed
+
+    assert (RESEED_OFFSET, RESEED_RANGE) == (1000, 1_000_000)
+    # Seeds whose draws lie nearest the ends of the range (found by search, over 0-19999).
+    assert reseed("seed=9424", "s3cret") == "seed=1014"
+    assert reseed("seed=15809", "s3cret") == "seed=1000885"
+    drawn = [int(reseed(f"seed={k}", "s3cret")[5:]) for k in range(2000)]
+    assert RESEED_OFFSET <= min(drawn) and max(drawn) < RESEED_OFFSET + RESEED_RANGE
+
+
+def _similar(k, n=100):
+    """Answer code of n characters, and a copy with k of them changed: similarity 1 - k/n."""
+    code = "".join(chr(0x4E00 + j) for j in range(n))  # all different: no chance matches
+    changed = "".join("Z" if j % (n // k) == 0 and j // (n // k) < k else c
+                      for j, c in enumerate(code))  # fmt: skip
+    return code, changed
+
+
+@pytest.mark.parametrize("k, flagged", [(3, True), (4, False)])
+def test_near_duplicate_threshold_is_exact(k, flagged):
+    import difflib
+
+    from lstm_lessons.homework.score import NEAR_DUPLICATE, flag_duplicates
+
+    a, b = _similar(k)
+    ratio = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    assert ratio == 1 - k / 100 and NEAR_DUPLICATE == 0.97
+    rows = {name: {"sha256": name, "status": "graded", "total": 1.0, "answers": [code],
+                   "reasons": []} for name, code in (("a.ipynb", a), ("b.ipynb", b))}  # fmt: skip
+    flag_duplicates(rows)
+    for row in rows.values():
+        assert any("near-duplicate" in r for r in row["reasons"]) == flagged, row["reasons"]

@@ -7,6 +7,8 @@ import pytest
 
 from lstm_lessons.homework.protocol import (
     MAX_DEPTH,
+    MAX_ITEMS,
+    MAX_LINE,
     Other,
     ProtocolError,
     decode,
@@ -69,3 +71,51 @@ def test_deep_nesting_and_non_objects_are_refused():
         loads(b"[1, 2]")
     with pytest.raises(ProtocolError):
         loads(b"{not json")
+
+
+# Each safety limit of the protocol, with a case just inside it and one just outside.
+def _nested(levels):
+    value = 0
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_nesting_depth_limit_is_exact():
+    # encode: a leaf at depth MAX_DEPTH is sent, one level more is refused.
+    assert _roundtrip(_nested(MAX_DEPTH)) == _nested(MAX_DEPTH)
+    with pytest.raises(ProtocolError, match=f"more than {MAX_DEPTH} levels"):
+        encode(_nested(MAX_DEPTH + 1))
+    # decode allows the two levels of a tagged value's wrapper ({"$tuple": [...]}) more.
+    assert decode(_nested(MAX_DEPTH + 2)) == _nested(MAX_DEPTH + 2)
+    with pytest.raises(ProtocolError, match=f"more than {MAX_DEPTH} levels"):
+        decode(_nested(MAX_DEPTH + 3))
+
+
+def test_item_limit_is_exact():
+    # The list itself counts as one value.
+    assert len(decode(list(range(MAX_ITEMS - 1)))) == MAX_ITEMS - 1
+    with pytest.raises(ProtocolError, match=f"more than {MAX_ITEMS} values"):
+        decode(list(range(MAX_ITEMS)))
+
+
+def test_line_limit_is_exact():
+    head, tail = b'{"a": "', b'"}'
+    inside = head + b"x" * (MAX_LINE - len(head) - len(tail)) + tail
+    assert len(inside) == MAX_LINE and len(loads(inside)["a"]) == MAX_LINE - 9
+    with pytest.raises(ProtocolError, match="longer than the limit"):
+        loads(inside[:-2] + b'x"}')
+    # A smaller limit, as a session passes it.
+    assert loads(b'{"a": 1}', max_line=8) == {"a": 1}
+    with pytest.raises(ProtocolError, match="longer than the limit"):
+        loads(b'{"a": 1}', max_line=7)
+
+
+def test_array_size_limit_is_exact():
+    # An array's bytes may fill a message: MAX_LINE bytes is allowed (here its bytes are
+    # missing, which is the error), one element more is refused before anything is decoded.
+    n = MAX_LINE // 8
+    with pytest.raises(ProtocolError, match="bytes do not match"):
+        decode({"$nd": "<f8", "shape": [n], "b64": ""})
+    with pytest.raises(ProtocolError, match="too large"):
+        decode({"$nd": "<f8", "shape": [n + 1], "b64": ""})

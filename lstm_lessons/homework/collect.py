@@ -50,17 +50,35 @@ def not_notebooks(folder):
     return out
 
 
-def copy_and_hash(folder, notebooks, into):
-    """Copy each submission into ``into`` before any runs; {relative path: (copy, sha256)}."""
+def copy_and_hash(folder, notebooks, into, max_mb=MAX_NOTEBOOK_MB):
+    """Copy each submission into ``into`` before any runs; {relative path: (copy, sha256)}.
+
+    The file is copied and hashed in blocks, never held whole, and no more than ``max_mb`` MB
+    and one byte of it are read: a larger file's copy is that much of it (so that
+    :func:`read_cells` refuses it as too large) and its hash is the hash of that part.
+    """
     out = {}
+    limit = (max_mb << 20) + 1
     for k, nb in enumerate(notebooks):
-        data = Path(nb).read_bytes()
         copy = Path(into) / f"{k:05d}.ipynb"
-        copy.write_bytes(data)
-        out[Path(nb).relative_to(folder).as_posix()] = (copy, hashlib.sha256(data).hexdigest())
+        digest = hashlib.sha256()
+        with open(nb, "rb") as src, open(copy, "wb") as dst:
+            left = limit
+            while left > 0:
+                block = src.read(min(left, 1 << 20))
+                if not block:
+                    break
+                digest.update(block)
+                dst.write(block)
+                left -= len(block)
+        out[Path(nb).relative_to(folder).as_posix()] = (copy, digest.hexdigest())
     return out
 
 
+# A re-seeded seed lies in [RESEED_OFFSET, RESEED_OFFSET + RESEED_RANGE): never one of the
+# small seeds (0 to 999) that a published notebook uses.
+RESEED_OFFSET = 1000
+RESEED_RANGE = 1_000_000
 SEED = re.compile(r"\b(seed\s*=\s*|default_rng\(\s*|manual_seed\(\s*)(\d+)\b")
 
 
@@ -76,19 +94,20 @@ def reseed(source, secret):
 
     def draw(match):
         digest = hashlib.sha256(f"{secret}:{match.group(2)}".encode()).hexdigest()
-        return f"{match.group(1)}{int(digest, 16) % 1_000_000 + 1000}"
+        return f"{match.group(1)}{int(digest, 16) % RESEED_RANGE + RESEED_OFFSET}"
 
     return SEED.sub(draw, source)
 
 
-def read_cells(path, secret=None):
+def read_cells(path, secret=None, max_mb=MAX_NOTEBOOK_MB):
     """(code cells to run, answer code, written answers) of a notebook file, or ValueError.
 
     The answer code is that of the cells tagged ``otter_answer_cell``, or all the code when
-    none is tagged; the written answers are the tagged Markdown cells, in order.
+    none is tagged; the written answers are the tagged Markdown cells, in order. A file of
+    more than ``max_mb`` MB is refused before it is read.
     """
-    if Path(path).stat().st_size > MAX_NOTEBOOK_MB << 20:
-        raise ValueError(f"the file is larger than {MAX_NOTEBOOK_MB} MB")
+    if Path(path).stat().st_size > max_mb << 20:
+        raise ValueError(f"the file is larger than {max_mb} MB")
     try:
         nb = json.loads(Path(path).read_text(encoding="utf-8"))
         cells = nb["cells"]

@@ -207,9 +207,10 @@ def dumps(message):
     return json.dumps(message, allow_nan=True).encode("utf-8") + b"\n"
 
 
-def loads(line):
-    """The message in ``line``; ProtocolError if it is not one JSON object."""
-    if len(line) > MAX_LINE:
+def loads(line, max_line=MAX_LINE):
+    """The message in ``line``; ProtocolError if it is not one JSON object of at most
+    ``max_line`` bytes (the line's end not counted)."""
+    if len(line) > max_line:
         raise ProtocolError("a message longer than the limit")
     try:
         message = json.loads(line)

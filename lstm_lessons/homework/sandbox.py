@@ -13,10 +13,17 @@ The child runs in a sandbox made with bubblewrap (``bwrap``) where it is availab
   first process ends the kernel kills every process left in the namespace, so nothing
   outlives the submission, not even a process that left its session;
 - a new root holding only the system's /usr, a few files of /etc, the Python installation,
-  the virtual environment and the ``lstm_lessons`` package, all read-only; /tmp is empty and
-  private; the only writable folder is the submission's own scratch folder. The submissions,
-  the copies the grader made, the solutions with the hidden tests and the gradebook are not
-  in the sandbox at all;
+  the virtual environment and the ``lstm_lessons`` package, all read-only. The only writable
+  folders are /tmp and the scratch folder (the working directory), each an empty tmpfs of
+  its own of at most ``2 * file_mb`` MB (:data:`TMPFS_FILES`), so that every byte the
+  submission writes counts against its limits (host memory: ``memory_mb`` plus the two
+  folders) and no host path of a writable folder shows in /proc/self/mountinfo. The
+  submissions, the copies the grader made, the solutions with the hidden tests and the
+  gradebook are not in the sandbox at all;
+- a seccomp filter (:func:`seccomp_filter`) refuses new namespaces: ``unshare``, ``setns``,
+  and ``clone`` with a namespace flag fail with EPERM (``clone3``, whose flags a filter
+  cannot read, with ENOSYS, so that the C library falls back to ``clone``), so that
+  ``unshare -r`` cannot make the submission root of a user namespace of its own;
 - run as root, the child becomes an unprivileged user with a process limit
   (``RLIMIT_NPROC``), so a fork bomb stops at that limit; the CPU, memory and file-size
   limits of :class:`lstm_lessons.homework.grading.Limits` hold as well;
@@ -55,6 +62,7 @@ SANDBOX_SCRATCH = "/scratch"
 _UID_BASE = 100_000 + (os.getpid() % 100_000) * 16
 _uids_free = list(range(_UID_BASE, _UID_BASE + 16))
 _uids_lock = threading.Lock()
+TMPFS_FILES = 2  # /tmp and the scratch folder each hold this many files of the largest size
 STARTUP_S = 120.0  # starting Python, NumPy and IPython on a busy machine
 ENDED_WAIT_S = 5.0  # a child whose output closed has exited or is about to; reaping it is quick
 CHILD_ENV = {
@@ -120,8 +128,55 @@ def _parents(path):
     return ["/" + "/".join(parts[1:k]) for k in range(2, len(parts))]
 
 
-def sandbox_command(scratch, limits_json, use_bwrap=True):
-    """The command that runs the worker on ``scratch``: in bwrap, or only as a process."""
+# The seccomp filter: classic BPF over struct seccomp_data (nr at 0, arch at 4, args at 16).
+_SECCOMP_ARCHES = {  # machine: (AUDIT_ARCH_*, unshare, setns, clone, clone3)
+    "x86_64": (0xC000003E, 272, 308, 56, 435),
+    "aarch64": (0xC00000B7, 97, 268, 220, 435),
+}
+CLONE_NEW_FLAGS = 0x7E020000  # CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
+
+
+def seccomp_filter(machine=None):
+    """The BPF program that refuses new namespaces (bytes for ``bwrap --seccomp``), or None.
+
+    ``unshare`` and ``setns`` fail with EPERM, ``clone`` too when its flags ask for a new
+    namespace, ``clone3`` with ENOSYS (its flags lie in memory that a filter cannot read; the
+    C library then uses ``clone``); a system call of another ABI (x32, i386) fails with EPERM.
+    None on a machine whose system call numbers are not known here.
+    """
+    import platform
+    import struct
+
+    found = _SECCOMP_ARCHES.get(machine or platform.machine())
+    if found is None:
+        return None
+    arch, unshare, setns, clone, clone3 = found
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    allow, eperm, enosys = 0x7FFF0000, 0x00050000 | 1, 0x00050000 | 38
+    program = [  # (code, jump if true, jump if false, k); a jump skips that many lines
+        (ld, 0, 0, 4),  # 0: A = arch
+        (jeq, 0, 9, arch),  # 1: another ABI (i386): deny
+        (ld, 0, 0, 0),  # 2: A = the system call's number
+        (jge, 7, 0, 0x40000000),  # 3: x32: deny
+        (jeq, 6, 0, unshare),  # 4: deny
+        (jeq, 5, 0, setns),  # 5: deny
+        (jeq, 5, 0, clone3),  # 6: ENOSYS
+        (jeq, 0, 2, clone),  # 7: any other call: allow
+        (ld, 0, 0, 16),  # 8: A = clone's flags (the low 32 bits of its first argument)
+        (jset, 1, 0, CLONE_NEW_FLAGS),  # 9: a new namespace: deny
+        (ret, 0, 0, allow),  # 10
+        (ret, 0, 0, eperm),  # 11: deny
+        (ret, 0, 0, enosys),  # 12
+    ]
+    return b"".join(struct.pack("=HBBI", *line) for line in program)
+
+
+def sandbox_command(scratch, limits_json, use_bwrap=True, folder_mb=None):
+    """The command that runs the worker on ``scratch``: in bwrap, or only as a process.
+
+    In bwrap, /tmp and the scratch folder are tmpfs of ``folder_mb`` MB each (the host's
+    ``scratch`` folder is not used).
+    """
     python = [sys.executable, "-m", "lstm_lessons.homework.worker", limits_json]
     env = {**CHILD_ENV, "HOME": "/tmp", "MPLCONFIGDIR": "/tmp/matplotlib"}
     if not use_bwrap:
@@ -137,7 +192,8 @@ def sandbox_command(scratch, limits_json, use_bwrap=True):
         cmd += ["--unshare-user"]
     # The private /tmp comes first: a venv or package that lies under the host's /tmp (a clone
     # in /tmp) is bound on top of it below, not hidden by it.
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    size = [] if folder_mb is None else ["--size", str(int(folder_mb) << 20)]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/tmp"]
     made = set()
     targets = [*read_only_paths(), f"{SANDBOX_PACKAGE}/lstm_lessons", SANDBOX_SCRATCH]
     for target in targets:
@@ -152,34 +208,46 @@ def sandbox_command(scratch, limits_json, use_bwrap=True):
         else:
             cmd += ["--ro-bind", p, p]
     cmd += ["--ro-bind", str(PACKAGE_DIR), f"{SANDBOX_PACKAGE}/lstm_lessons"]
-    cmd += ["--bind", str(scratch), SANDBOX_SCRATCH, "--chdir", SANDBOX_SCRATCH]
+    cmd += ["--perms", "1777", *size, "--tmpfs", SANDBOX_SCRATCH, "--chdir", SANDBOX_SCRATCH]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
     return [*cmd, "--", *python], None, None
+
+
+def _pipe_holding(data):
+    """The reading end of a pipe that holds ``data`` (under 64 KiB) and is closed for writing."""
+    if len(data) > 60_000:  # a pipe holds 64 KiB; far more than the sandbox's options
+        raise ValueError("too many sandbox options")
+    read, write = os.pipe()
+    os.write(write, data)
+    os.close(write)
+    return read
 
 
 def _spawn_bwrap(cmd):
     """Start bwrap with its options passed through a pipe (``--args``), not the command line.
 
     Inside the sandbox, /proc/1/cmdline is bwrap's command line: this way it shows no host
-    path (the scratch folder, the venv), only ``bwrap --args 3`` and the worker's command.
+    path (the venv), only ``bwrap --args 3`` and the worker's command. The seccomp filter
+    (:func:`seccomp_filter`) goes through a pipe of its own.
     """
     split = cmd.index("--")
     options, rest = cmd[1:split], cmd[split + 1 :]
-    read, write = os.pipe()
-    data = b"".join(arg.encode() + b"\0" for arg in options)
-    if len(data) > 60_000:  # a pipe holds 64 KiB; far more than these options
-        raise ValueError("too many sandbox options")
-    os.write(write, data)
-    os.close(write)
+    fds = []
     try:
+        program = seccomp_filter()
+        if program is not None:
+            fds.append(_pipe_holding(program))
+            options = [*options, "--seccomp", str(fds[-1])]
+        fds.append(_pipe_holding(b"".join(arg.encode() + b"\0" for arg in options)))
         return subprocess.Popen(
-            [cmd[0], "--args", str(read), "--", *rest], stdin=subprocess.PIPE,
+            [cmd[0], "--args", str(fds[-1]), "--", *rest], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"},
-            start_new_session=True, pass_fds=(read,),
+            start_new_session=True, pass_fds=tuple(fds),
         )  # fmt: skip
     finally:
-        os.close(read)
+        for fd in fds:
+            os.close(fd)
 
 
 def describe_cell(cell_number, source):
@@ -318,6 +386,7 @@ class Session:
         self.skip, self.notes, self.setup_failed = set(), [], []
         self.proc, self.buffer, self.deadline = None, b"", None
         self.started, self.uid = 0, None
+        self.max_line = MAX_LINE  # bytes of one message of the child's
 
     # -- the child process ---------------------------------------------------------------
     def _spawn(self):
@@ -339,7 +408,8 @@ class Session:
                 p.unlink(missing_ok=True)
         if root:
             os.chown(self.scratch, self.uid, self.uid)
-        cmd, env, cwd = sandbox_command(self.scratch, json.dumps(limits), self.use_bwrap)
+        cmd, env, cwd = sandbox_command(self.scratch, json.dumps(limits), self.use_bwrap,
+                                        TMPFS_FILES * self.limits.file_mb)  # fmt: skip
         if self.use_bwrap:
             self.proc = _spawn_bwrap(cmd)
         else:
@@ -378,11 +448,18 @@ class Session:
         self.proc = None
 
     def _read(self, timeout):
+        """The child's next message. Linear in its length: each chunk read is searched for
+        the end of the line once, and the chunks are joined once; a line longer than
+        ``max_line`` bytes is refused (the child killed) as soon as that many have come."""
         end = time.monotonic() + timeout
         if self.deadline is not None:
             end = min(end, self.deadline)
         fd = self.proc.stdout.fileno()
-        while b"\n" not in self.buffer:
+        chunks, size = [self.buffer], len(self.buffer)
+        while b"\n" not in chunks[-1]:
+            if size > self.max_line:
+                self.kill()
+                raise SessionDied("sent too much")
             left = end - time.monotonic()
             if left <= 0:
                 self.kill()
@@ -393,13 +470,11 @@ class Session:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 raise self._ended()
-            self.buffer += chunk
-            if len(self.buffer) > 2 * MAX_LINE:
-                self.kill()
-                raise SessionDied("sent too much")
-        line, _, self.buffer = self.buffer.partition(b"\n")
+            chunks.append(chunk)
+            size += len(chunk)
+        line, _, self.buffer = b"".join(chunks).partition(b"\n")
         try:
-            return loads(line)
+            return loads(line, self.max_line)
         except ProtocolError as e:
             self.kill()
             raise SessionDied(f"sent something that is not a message ({e})") from None
