@@ -7,7 +7,10 @@ from the shared grid on validation data with tuning seeds of its own, then the s
 float64, and scored on the held-out data; the controls (trivial predictor, untrained network)
 are scored beside them. The script stops with an error if the standard cell does not learn
 (:func:`~lstm_lessons.experiments.ablation.check_baseline`). ``--jobs 2`` runs the two tasks
-in two processes. It also measures how many models a minute one thread trains one after
+in two processes; ``--dask ADDRESS`` (a Dask scheduler) or ``--dask-local N`` (a LocalCluster of
+N worker processes) runs each task as a task on the cluster's workers instead
+(:func:`lstm_lessons.homework.cluster.map_units`; needs the extra ``grading-cluster``). It also
+measures how many models a minute one thread trains one after
 another and stacked. The chapter reads the file; ``tests/test_claims_ch11.py`` retrains slices
 of it.
 """
@@ -16,10 +19,12 @@ import argparse
 import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 
 import torch
 
 from lstm_lessons.experiments import ablation
+from lstm_lessons.homework.cluster import map_units, open_client
 
 
 def run_one(task_name):
@@ -30,13 +35,30 @@ def run_one(task_name):
     return task_name, result, time.perf_counter() - t0
 
 
+def run_units(function, units, jobs=1, client=None):
+    """[function(unit) for unit in units]: ``jobs`` processes here, or tasks of a Dask client."""
+    if client is not None:
+        done = dict(map_units(client, function, units))
+        return [done[k] for k in range(len(units))]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(function, units))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="tasks run at once (1 or 2)")
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler's address")
+    cluster.add_argument("--dask-local", metavar="N", type=int, help="a LocalCluster of N workers")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        done = list(pool.map(run_one, ablation.TASKS))
+    with ExitStack() as stack:
+        client = None
+        if args.dask is not None or args.dask_local is not None:
+            client = stack.enter_context(
+                open_client(args.dask, args.dask_local, what="run_ablation.py --dask")
+            )
+        done = run_units(run_one, list(ablation.TASKS), args.jobs, client)
     seconds = time.perf_counter() - t0
     results = {name: result for name, result, _ in done}
     baseline = ablation.check_baseline(results)

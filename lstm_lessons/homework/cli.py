@@ -3,9 +3,11 @@
 import argparse
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
+from .cluster import open_client, require_distributed
 from .collect import find_submissions, not_notebooks
 from .gradebook import (
     RowCache,
@@ -63,7 +65,32 @@ def _main(argv):
     parser.add_argument(
         "--canvas-assignment-id", help="the Canvas assignment's ID, for the column of canvas.csv"
     )
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--dask", metavar="ADDRESS",
+        help="grade each submission as a task on the Dask cluster whose scheduler is at "
+        "ADDRESS (e.g. tcp://10.0.0.5:8786); needs the extra grading-cluster",
+    )  # fmt: skip
+    cluster.add_argument(
+        "--dask-local", metavar="N", type=int,
+        help="grade on a Dask LocalCluster of N worker processes (one thread each) on this "
+        "machine; needs the extra grading-cluster",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.dask_local is not None and args.dask_local < 1:
+        parser.error(f"--dask-local: expected a number of workers of at least 1, got "
+                     f"{args.dask_local}")  # fmt: skip
+    on_cluster = args.dask is not None or args.dask_local is not None
+    if on_cluster and args.jobs != 1:
+        parser.error(
+            "--jobs counts the submissions graded at once on this machine; with --dask or "
+            "--dask-local the workers' threads set that: leave --jobs out"
+        )
+    if on_cluster:
+        try:
+            require_distributed("--dask" if args.dask is not None else "--dask-local")
+        except RuntimeError as e:
+            parser.error(str(e))
 
     solution = Path(args.assignment)
     if solution.suffix != ".ipynb":
@@ -112,8 +139,12 @@ def _main(argv):
         write_gradebook(rows, manifest, args.out, kept=marks, carried=carried)
 
     try:
-        rows = grade_folder(args.submissions, manifest, limits, args.jobs, progress, partial,
-                            use_bwrap, secret, cache)  # fmt: skip
+        with ExitStack() as stack:
+            client = None
+            if on_cluster:
+                client = stack.enter_context(open_client(args.dask, args.dask_local))
+            rows = grade_folder(args.submissions, manifest, limits, args.jobs, progress,
+                                partial, use_bwrap, secret, cache, client)  # fmt: skip
         partial(rows)
         reports = write_reports(rows, manifest, args.out, roster, marks={
             s: manual_marks_total(m) for s, m in marks.items()}, notes=notes,

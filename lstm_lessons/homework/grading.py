@@ -122,7 +122,7 @@ def _file_sha256(path):
 
 
 def grade_folder(folder, manifest, limits=None, jobs=1, progress=None, on_row=None,
-                 use_bwrap=None, secret=None, cache=None):  # fmt: skip
+                 use_bwrap=None, secret=None, cache=None, client=None):  # fmt: skip
     """Grade every submission in ``folder``: {relative path: row}, in path order.
 
     Copies and hashes every submission first. Every file gets a row: a file that is not a
@@ -131,7 +131,9 @@ def grade_folder(folder, manifest, limits=None, jobs=1, progress=None, on_row=No
     gradebook). ``secret`` re-seeds the notebooks' given cells (:func:`reseed`). ``cache``
     (a :class:`lstm_lessons.homework.gradebook.RowCache`) gives the rows of submissions
     graded before with the same file, grader version and options, which are not run again,
-    and keeps each new row as soon as it is graded.
+    and keeps each new row as soon as it is graded. ``client`` (a :class:`distributed.Client`)
+    grades each submission as a task on the cluster's workers instead of ``jobs`` threads here
+    (:mod:`lstm_lessons.homework.cluster`); the rows are the same.
 
     A ``KeyboardInterrupt`` (Ctrl-C) stops the running sandboxes at once, drops the rows
     they had not finished, cancels the rest and is raised again: the rows passed to
@@ -154,6 +156,11 @@ def grade_folder(folder, manifest, limits=None, jobs=1, progress=None, on_row=No
         if on_row:
             on_row(dict(sorted(rows.items())))
 
+    def keep(name, digest, row):
+        if cache is not None and row["status"] not in ("timed out", "not graded"):
+            cache.put(digest, row)
+        record(name, {"sha256": digest, **row})
+
     with tempfile.TemporaryDirectory(prefix="lstm-grade-copies-") as private:
         os.chmod(private, 0o700)
         copies = copy_and_hash(folder, notebooks, private)
@@ -167,25 +174,32 @@ def grade_folder(folder, manifest, limits=None, jobs=1, progress=None, on_row=No
                 record(name, {**kept, "sha256": digest, "unchanged": True})
             else:
                 todo[name] = (copy, digest)
-        stop = Stop()
-        pool = ThreadPoolExecutor(max_workers=jobs)
-        try:
-            futures = {
-                pool.submit(grade_submission, copy, manifest, limits, use_bwrap, secret, stop):
-                    (name, digest)
-                for name, (copy, digest) in todo.items()
-            }  # fmt: skip
-            for future in as_completed(futures):
-                name, digest = futures[future]
-                row = future.result()
-                if cache is not None and row["status"] != "timed out":
-                    cache.put(digest, row)
-                record(name, {"sha256": digest, **row})
-        except BaseException:
-            stop.stop()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        if client is not None:
+            from .cluster import grade_on_cluster
+
+            finished = grade_on_cluster(client, todo, manifest, limits, use_bwrap, secret)
+            try:
+                for name, digest, row in finished:
+                    keep(name, digest, row)
+            finally:
+                finished.close()
+        else:
+            stop = Stop()
+            pool = ThreadPoolExecutor(max_workers=jobs)
+            try:
+                futures = {
+                    pool.submit(grade_submission, copy, manifest, limits, use_bwrap, secret,
+                                stop): (name, digest)
+                    for name, (copy, digest) in todo.items()
+                }  # fmt: skip
+                for future in as_completed(futures):
+                    name, digest = futures[future]
+                    keep(name, digest, future.result())
+            except BaseException:
+                stop.stop()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
     rows = dict(sorted(rows.items()))
     flag_duplicates(rows)
     for note in found_notes:
