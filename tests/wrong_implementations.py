@@ -833,7 +833,7 @@ CORRECT = {
         lstm_step_loops,
         lstm_step_float32_inside,
     ],
-    "check_cifg_step": [cifg_step_package, cifg_step_separate],
+    "check_cifg_step": [cifg_step_separate],
     "check_peephole_gate": [peephole_gates, peephole_gates_package, peephole_gates_loops],
     "check_gru_step": [gru_step_package, gru_step, gru_step_separate],
     "check_lstm_step_backward": [cell_backward, cell_backward_autograd],
@@ -844,7 +844,11 @@ CORRECT = {
 
 # Right answers that call the package's function the check compares with, which the task
 # forbids: the check refuses them (tests/test_grading_checks.py).
-FORBIDDEN = {"check_rnn_step": rnn_step_package, "check_lstm_step": lstm_step_package}
+FORBIDDEN = {
+    "check_rnn_step": rnn_step_package,
+    "check_lstm_step": lstm_step_package,
+    "check_cifg_step": cifg_step_package,
+}
 
 WRONG = {
     "check_sigmoid": [

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from .collect import read_cells
 from .runner import TestResult, TimeLimitExceeded, run_question, run_test
-from .sandbox import NO_SANDBOX_WARNING, Namespace, Session, SessionDied, StudentCrash
+from .sandbox import (
+    NO_SANDBOX_WARNING,
+    Namespace,
+    Session,
+    SessionDied,
+    StudentCrash,
+    StudentFunction,
+)
 
 REASON_CHARS = 400  # one reason in the gradebook; the feedback file has the whole message
 NEAR_DUPLICATE = 0.97  # similarity of the answer code above which two submissions are flagged
@@ -93,8 +100,28 @@ class Stopped(Exception):
     """The grading was stopped (:class:`Stop`) before this submission's row was complete."""
 
 
+class TrustedNamespace(Namespace):
+    """The notebook's variables, whose functions carry the grader's own copy of the code cells.
+
+    A check that refuses delegation to the package's reference
+    (:func:`lstm_lessons.homework.checks.calling.refuse_package_call`) decides from these
+    cells, read here from the grader's copy of the file, never from what the sandbox says.
+    """
+
+    def __init__(self, session, cells):
+        super().__init__(session)
+        self._cells = tuple(cells)
+
+    def get(self, name, default=None):
+        value = super().get(name, default)
+        if isinstance(value, StudentFunction):
+            value.grading_cells = self._cells
+            value.grading_name = name
+        return value
+
+
 def _run_tests(manifest, session, limits, stop=None):
-    env = Namespace(session)
+    env = TrustedNamespace(session, session.cells)
 
     def run_guarded(question, test, env):
         if stop is not None and stop.is_set():
@@ -223,23 +250,35 @@ def not_graded_row(manifest, reason):
 
 
 def flag_duplicates(rows):
-    """Notes on submissions with the same file (hash) or nearly the same answer code."""
-    rows = {n: r for n, r in rows.items() if r.get("status") != "not graded"}
+    """Notes on submissions with the same file (hash) or nearly the same answer code.
+
+    A note never names a classmate (the feedback file a student reads shows the notes): the
+    names go to the row's ``duplicate_of``, for the instructor. Copies that score nothing
+    (the blank template handed in by several students) are not flagged.
+    """
+    rows = {
+        n: r for n, r in rows.items() if r.get("status") != "not graded" and r.get("total")
+    }
+    others = {n: set() for n in rows}
     by_hash = {}
     for name, row in rows.items():
         by_hash.setdefault(row.get("sha256"), []).append(name)
     for names in by_hash.values():
         if len(names) > 1:
             for name in names:
-                others = ", ".join(n for n in names if n != name)
-                rows[name]["reasons"].append(f"note: duplicate: the same file as {others}")
+                others[name] |= set(names) - {name}
+                count = len(names) - 1
+                rows[name]["reasons"].append(
+                    f"note: duplicate: the same file as {count} other "
+                    f"submission{'s' * (count != 1)}"
+                )
     codes = {
         n: re.sub(r"#.*|\s+", "", "\n".join(r.get("answers", []))) for n, r in rows.items()
     }
     names = [n for n in rows if codes[n]]
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            if rows[a].get("sha256") == rows[b].get("sha256") or codes[a] == codes[b] == "":
+            if rows[a].get("sha256") == rows[b].get("sha256"):
                 continue
             matcher = difflib.SequenceMatcher(None, codes[a], codes[b], autojunk=False)
             if min(matcher.real_quick_ratio(), matcher.quick_ratio()) < NEAR_DUPLICATE:
@@ -247,9 +286,14 @@ def flag_duplicates(rows):
             ratio = matcher.ratio()
             if ratio >= NEAR_DUPLICATE:
                 for x, y in ((a, b), (b, a)):
+                    others[x].add(y)
                     rows[x]["reasons"].append(
-                        f"note: near-duplicate: its answer code is {ratio:.0%} the same as {y}'s"
+                        f"note: near-duplicate: its answer code is {ratio:.0%} the same as "
+                        "another submission's"
                     )
+    for name, found in others.items():
+        if found:
+            rows[name]["duplicate_of"] = sorted(found)
 
 
 def add_extra_tests(manifest, path):

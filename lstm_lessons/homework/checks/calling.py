@@ -18,6 +18,8 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from .delegation import delegation
+
 # Frames in this package are the checks' own; the student's line is the last frame outside.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -77,10 +79,13 @@ def describe_args(args):
 
 
 def _copy(value):
+    """A copy of an argument, arrays, lists, tuples and dicts (``params``) all the way down."""
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (list, tuple)):
         return type(value)(_copy(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
     return value
 
 
@@ -212,7 +217,14 @@ def _check_unchanged(args, copies, name):
     for key, before in args.items():
         after = copies[key]
         pairs = [(key, before, after)]
-        if isinstance(before, (list, tuple)):
+        if isinstance(before, dict):
+            if not isinstance(after, dict) or after.keys() != before.keys():
+                fail(
+                    f"Your {name} changed the keys of its argument `{key}` in place; leave the "
+                    "inputs unchanged and make a new dict: `{**params, 'b': b}`."
+                )
+            pairs = [(f"{key}[{k!r}]", before[k], after[k]) for k in before]
+        elif isinstance(before, (list, tuple)):
             if len(after) != len(before):
                 fail(
                     f"Your {name} changed the length of its argument `{key}` "
@@ -229,6 +241,13 @@ def _check_unchanged(args, copies, name):
                 and np.array_equal(a, b, equal_nan=True)
             ):
                 var = label.split("[")[0] if label == key else "g"
+                if isinstance(before, dict):
+                    fail(
+                        f"Your {name} changed {label} in place (with `+=`, `*=`, `[...] =` or "
+                        "an `out=`): a function must leave its inputs as they were, and every "
+                        f"later call would start from the changed `{key}`. Change a copy: "
+                        f"`{label}.copy()`, or `{key} = {{**{key}, ...}}`."
+                    )
                 fail(
                     f"Your {name} changed its argument `{label}` in place (with `+=`, `*=`, "
                     f"`[...] =` or an `out=`). A function must leave its inputs as they were: "
@@ -237,19 +256,48 @@ def _check_unchanged(args, copies, name):
                 )
 
 
-def refuse_package_call(fn, forbidden, name):
-    """CheckFailed if the source of ``fn`` calls one of the package's functions ``forbidden``.
+def refuse_package_call(fn, forbidden, name, allowed=()):
+    """CheckFailed if ``fn`` hands its task to one of the package's functions ``forbidden``.
 
     A task that asks for an equation forbids calling the package's function that the check
-    compares with; ``ll.lstm_step_forward(...)``, ``lstm_lessons.ema(...)`` and a bare
-    ``rnn_step_forward(...)`` are refused (a function may still share the package's name).
+    compares with. A function graded from a sandbox carries the notebook's code cells, as the
+    grader read them from its own copy (``grading_cells``), and the name it was looked up
+    by (``grading_name``): :func:`lstm_lessons.homework.checks.delegation.delegation` then
+    decides from the whole notebook, aliases, imports and helpers included. A local function
+    is judged by its own source and the globals it names; ``ll.lstm_step_forward(...)``,
+    ``lstm_lessons.ema(...)`` and a bare ``rnn_step_forward(...)`` are refused (a function
+    may still share the package's name).
     """
+    cells = getattr(fn, "grading_cells", None)
+    if isinstance(cells, (list, tuple)):
+        why = delegation(list(cells), str(getattr(fn, "grading_name", name)), forbidden, allowed)
+        if why:
+            fail(
+                f"Your {name} was not checked: {why}. The task asks you not to use the "
+                "package's own implementation (it is what the check compares with) or the "
+                "grading code: write the equations yourself. This task scores nothing."
+            )
+        return
     try:
         tree = ast.parse(textwrap.dedent(source_of(fn)))
     except SyntaxError:
         return
     own = getattr(fn, "__name__", "")
+    try:  # the globals and the closure the function reads
+        seen = inspect.getclosurevars(fn)
+        names = {**seen.globals, **seen.nonlocals}
+    except (TypeError, ValueError):
+        names = {}
     for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id != own:
+            value = names.get(node.id)
+            module = str(getattr(value, "__module__", "") or "")
+            if module.startswith("lstm_lessons.") and getattr(value, "__name__", "") in forbidden:
+                fail(
+                    f"Your {name} calls the package's `{value.__name__}` (as `{node.id}`), "
+                    "which the task asks you not to use: it is what the check compares with. "
+                    "Write the equations yourself."
+                )
         if not isinstance(node, ast.Call):
             continue
         target = node.func

@@ -18,6 +18,11 @@ from .calling import call, display_name, refuse_package_call
 from .cases import CASES, cell_from_a, lstm_inputs, step
 from .report import verdict
 
+# The package's functions that compute a step of the LSTM (or its variants): what the
+# checks of lstm_step and cifg_step compare with, so a graded step must not use them.
+REFERENCE_STEPS = ("lstm_step_forward", "lstm_forward", "cifg_step_forward",
+                   "peephole_step_forward")  # fmt: skip
+
 NH = ("N", "H")
 
 
@@ -157,7 +162,7 @@ def check_lstm_step(lstm_step, cases=CASES):
     package's ``lstm_step_forward``. ``cases`` lists the (N, D, H, seed) to try.
     """
     name = display_name(lstm_step, "lstm_step")
-    refuse_package_call(lstm_step, ("lstm_step_forward", "lstm_forward"), name)
+    refuse_package_call(lstm_step, REFERENCE_STEPS, name)
     for N, D, H, seed in cases:
         args = lstm_inputs(N, D, H, seed)
         h, c, _ = step(args)
@@ -232,6 +237,7 @@ def check_cifg_step(cifg_step):
     ``lstm_step_forward(..., variant="cifg")``.
     """
     name = display_name(cifg_step, "cifg_step")
+    refuse_package_call(cifg_step, REFERENCE_STEPS, name)
     hints = (
         (
             lambda e: not isinstance(e, (NotImplementedError, NameError)),

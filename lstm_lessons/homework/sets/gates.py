@@ -24,7 +24,7 @@ import numpy as np
 
 from ...cells.activations import sigmoid as _sigmoid
 from ...cells.lstm import init_lstm_params, lstm_forward
-from ..checks.calling import call, describe, display_name, fail
+from ..checks.calling import call, describe, display_name, fail, refuse_package_call
 from ..checks.cases import step
 from ..checks.cells import UNPACK_HINT
 from ..checks.report import unpack, verdict
@@ -277,6 +277,7 @@ def check_compare_with_torch(compare_with_torch, T=5, N=3, D=4, H=6, seed=2):
     only h, only c or only the last step each gives a different number.
     """
     name = display_name(compare_with_torch, "compare_with_torch")
+    refuse_package_call(compare_with_torch, ("lstm_forward", "_package_step", "_run"), name)
     args = _gap_inputs(T, N, D, H, seed)
     hints = (
         (

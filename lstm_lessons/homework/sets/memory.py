@@ -25,7 +25,7 @@ import numpy as np
 from ...cells.leaky import ema as _ema
 from ...cells.leaky import step_lag as _step_lag
 from ...cells.lstm import lstm_step_backward, lstm_step_forward
-from ..checks.calling import call, describe, display_name, fail
+from ..checks.calling import call, describe, display_name, fail, refuse_package_call
 from ..checks.gates import check_ema
 from ..checks.gradients import NH, check_lstm_step_backward
 from ..checks.report import verdict
@@ -245,6 +245,9 @@ def check_memory_gradient(memory_gradient, N=2, D=3, H=4, seed=0, shift=1.5):
     L = sum(dh * h_t) with no gradient from step t + 1: dh * o * (1 - tanh(c_t)**2).
     """
     name = display_name(memory_gradient, "memory_gradient")
+    # One forward step of the package is allowed; its backward is what the check uses.
+    refuse_package_call(memory_gradient, ("lstm_step_backward", "lstm_backward"), name,
+                        allowed=("lstm_step_forward",))  # fmt: skip
     args = gradient_inputs(N, D, H, seed)
     dh_all = args["dh"]
     b_before = args["params"]["b"].copy()
