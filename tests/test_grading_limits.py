@@ -138,11 +138,13 @@ def test_checkpoints_are_skipped_and_odd_suffixes_graded_and_noted(graded):
 
 def test_duplicates_are_flagged(graded):
     _, rows = graded
-    # SHOUTS.IPYNB is honest.ipynb's code with no markdown answer: a near-duplicate.
-    assert any("near-duplicate" in r and "upper/SHOUTS.IPYNB" in r
-               for r in rows["honest.ipynb"]["reasons"])  # fmt: skip
+    # SHOUTS.IPYNB is honest.ipynb's code with no markdown answer: a near-duplicate. The
+    # notes name no classmate; the instructor finds the names in duplicate_of.
+    reasons = rows["honest.ipynb"]["reasons"]
+    assert any("near-duplicate" in r and "another submission's" in r for r in reasons)
+    assert "note: duplicate: the same file as 1 other submission" in reasons
+    assert {"copy/honest.ipynb", "upper/SHOUTS.IPYNB"} <= set(rows["honest.ipynb"]["duplicate_of"])
     assert not any("duplicate" in r for r in rows["raises.ipynb"]["reasons"])
-    assert "note: duplicate: the same file as copy/honest.ipynb" in rows["honest.ipynb"]["reasons"]
 
 
 def test_gradebook_reports_and_hand_marks_survive_a_rerun(graded, tmp_path):
@@ -232,6 +234,13 @@ namespaces = {
     "setns": errno_of(libc.setns(os.open("/proc/self/ns/net", os.O_RDONLY), 0)),
     "unshare -r": subprocess.run(["unshare", "-r", "id", "-u"], capture_output=True).returncode,
 }
+import platform
+clone, clone3 = {"x86_64": (56, 435), "aarch64": (220, 435)}[platform.machine()]
+child = libc.syscall(clone, 0x10000000 | 17, 0, 0, 0, 0)  # CLONE_NEWUSER | SIGCHLD
+if child == 0:
+    os._exit(0)
+namespaces["clone user"] = errno_of(child)
+namespaces["clone3"] = errno_of(libc.syscall(clone3, 0, 0))  # ENOSYS: the C library uses clone
 box = []
 thread = threading.Thread(target=box.append, args=(1,))
 thread.start()
@@ -271,7 +280,7 @@ def test_writable_folders_and_namespaces_are_bounded_in_the_sandbox(tmp_path):
         assert ns["big"] == (27, 2 << 20)  # one file: 2 MB, then EFBIG
         # No new namespace, by any road; threads, fork and subprocesses work.
         assert ns["namespaces"] == {"unshare user": 1, "unshare net": 1, "setns": 1,
-                                    "unshare -r": 1}  # fmt: skip
+                                    "unshare -r": 1, "clone user": 1, "clone3": 38}  # fmt: skip
         assert ns["works"] == {"thread": [1], "fork": 7, "subprocess": 0}
         # Every writable mount is the sandbox's own (tmpfs, /proc, /dev), none a host folder.
         assert {kind for _, kind in ns["writable"]} <= {"tmpfs", "proc", "devtmpfs", "devpts"}, ns[
@@ -290,14 +299,19 @@ def test_seccomp_filter_is_built_for_known_machines_only():
     assert seccomp_filter("riscv64") is None
 
 
+# Bytes without an end of line on the grader's channel (wherever the worker keeps it), for
+# ever: the worker's time limit cannot stop it, so only the line limit ends it early.
 JUNK = """\
-import os, stat
-for fd in range(3, 12):  # the grader's channel, wherever the worker keeps it
-    try:
-        if stat.S_ISFIFO(os.fstat(fd).st_mode):
-            os.write(fd, b"x" * 300_000)
-    except OSError:
-        pass
+import os, stat, time
+fds = [fd for fd in range(3, 12) if os.path.exists(f"/proc/self/fd/{fd}")]
+fds = [fd for fd in fds if stat.S_ISFIFO(os.fstat(fd).st_mode)]
+while True:
+    for fd in fds:
+        try:
+            os.write(fd, b"x" * 65536)
+            time.sleep(0.01)
+        except BaseException:
+            pass
 """
 
 
@@ -313,13 +327,13 @@ def test_a_child_that_sends_too_much_is_stopped_at_the_line_limit(tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     cells = ["import numpy as np\nbig = np.arange(10_000.0)\n", JUNK]
-    session = Session(cells, replace(TINY, cell_timeout_s=30), scratch)
+    session = Session(cells, TINY, scratch)
     session.max_line = 100_000
     try:
-        # Bytes without an end of line: killed once more than max_line came, not at the
-        # cell's time limit; the notebook runs again without that cell.
+        # Killed once more than max_line bytes came, not at the cell's time limit (3 s); the
+        # notebook runs again without that cell.
         session.start()
-        assert any("code cell 2 (import os, stat) ended the grading process (sent too much)"
+        assert any("code cell 2 (import os, stat, time) ended the grading process (sent too much)"
                    in n for n in session.notes), session.notes  # fmt: skip
         # A message of exactly max_line bytes is read; one byte less of room refuses it.
         line = dumps({"kind": "value", "value": encode(np.arange(10_000.0))})
@@ -340,7 +354,8 @@ def test_a_notebook_over_the_size_limit_is_neither_read_nor_copied_whole(tmp_pat
     folder, into = tmp_path / "in", tmp_path / "copies"
     folder.mkdir()
     into.mkdir()
-    limit = MAX_NOTEBOOK_MB << 20
+    assert MAX_NOTEBOOK_MB == 20
+    limit = 20 << 20
     # Just inside: a real notebook of exactly the limit is copied whole and read.
     nb = {"cells": [{"cell_type": "code", "source": "x = 1\n", "metadata": {}}], "pad": ""}
     nb["pad"] = " " * (limit - len(json.dumps(nb)))
@@ -359,7 +374,7 @@ def test_a_notebook_over_the_size_limit_is_neither_read_nor_copied_whole(tmp_pat
         copy, digest = copies[name]
         assert copy.stat().st_size == limit + 1  # no more than that was read
         assert digest == hashlib.sha256(bytes(limit + 1)).hexdigest()
-        with pytest.raises(ValueError, match=f"larger than {MAX_NOTEBOOK_MB} MB"):
+        with pytest.raises(ValueError, match="larger than 20 MB"):
             read_cells(copy)
     # The limit is an option: 1 MB.
     small = copy_and_hash(folder, [folder / "outside.ipynb"], into, max_mb=1)
@@ -401,3 +416,45 @@ def test_near_duplicate_threshold_is_exact(k, flagged):
     flag_duplicates(rows)
     for row in rows.values():
         assert any("near-duplicate" in r for r in row["reasons"]) == flagged, row["reasons"]
+
+
+def test_a_call_returning_far_more_than_it_was_given_is_stopped_unread(tmp_path):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from lstm_lessons.homework.protocol import MAX_LINE, dumps, encode
+    from lstm_lessons.homework.sandbox import (
+        REPLY_FACTOR,
+        REPLY_FLOOR,
+        Namespace,
+        Session,
+        StudentCrash,
+        reply_limit,
+    )
+
+    assert (REPLY_FACTOR, REPLY_FLOOR) == (16, 4 << 20)
+    assert reply_limit(1000) == REPLY_FLOOR
+    assert reply_limit(REPLY_FLOOR // REPLY_FACTOR + 1) == REPLY_FLOOR + REPLY_FACTOR
+    assert reply_limit(MAX_LINE) == MAX_LINE
+
+    def line(k):  # the reply to zeros(k), without its end of line
+        return len(dumps({"result": encode(np.zeros(k, np.uint8)), "changed": {}})) - 1
+
+    k = 3 * REPLY_FLOOR // 4
+    while line(k) > REPLY_FLOOR:
+        k -= 1
+    assert line(k) <= REPLY_FLOOR < line(k + 3) <= REPLY_FLOOR + 4
+    need_bwrap()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    cells = ["import numpy as np\ndef zeros(k):\n    return np.zeros(k, np.uint8)\n"]
+    session = Session(cells, replace(TINY, test_timeout_s=30), scratch)
+    try:
+        session.start()
+        zeros = Namespace(session)["zeros"]
+        assert zeros(k).shape == (k,)  # just inside: read
+        with pytest.raises(StudentCrash, match="the call of zeros returned more than 4 MB"):
+            zeros(k + 3)  # just outside: stopped after REPLY_FLOOR bytes
+    finally:
+        session.close()

@@ -75,9 +75,10 @@ def copy_and_hash(folder, notebooks, into, max_mb=MAX_NOTEBOOK_MB):
     return out
 
 
-# A re-seeded seed lies in [RESEED_OFFSET, RESEED_OFFSET + RESEED_RANGE): never one of the
-# small seeds (0 to 999) that a published notebook uses.
+#: The smallest seed :func:`reseed` draws: never one of the small seeds (0 to 999) that a
+#: published notebook uses.
 RESEED_OFFSET = 1000
+#: How many seeds :func:`reseed` draws from: RESEED_OFFSET to RESEED_OFFSET + RESEED_RANGE - 1.
 RESEED_RANGE = 1_000_000
 SEED = re.compile(r"\b(seed\s*=\s*|default_rng\(\s*|manual_seed\(\s*)(\d+)\b")
 

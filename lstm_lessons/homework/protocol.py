@@ -26,9 +26,12 @@ import numbers
 
 import numpy as np
 
-MAX_LINE = 64 << 20  # bytes in one message
+#: Bytes in one message (its end of line not counted).
+MAX_LINE = 64 << 20
+#: Levels of nesting of a value (lists, tuples, dicts).
 MAX_DEPTH = 16
-MAX_ITEMS = 200_000  # values in one message, arrays counting as one each
+#: Values in one message, an array counting as one.
+MAX_ITEMS = 200_000
 NUMERIC_KINDS = "biufc"
 
 

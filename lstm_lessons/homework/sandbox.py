@@ -31,6 +31,11 @@ The child runs in a sandbox made with bubblewrap (``bwrap``) where it is availab
   in compiled code that the child's own timer cannot stop), then starts it again, skipping
   that cell: one such loop costs its task, not the notebook.
 
+What the child sends is bounded on the grader's side too: a message is read in time linear
+in its length and refused, the child killed, once it passes ``MAX_LINE`` bytes
+(:data:`lstm_lessons.homework.protocol.MAX_LINE`), and the reply to a call once it passes
+:func:`reply_limit` of the call's own size, before the grader decodes or compares anything.
+
 Without bubblewrap (macOS, or Linux without user namespaces) the child is only a process in
 its own session, which can see the machine; the gradebook then says so on every row. See the
 README for the container alternative.
@@ -62,7 +67,12 @@ SANDBOX_SCRATCH = "/scratch"
 _UID_BASE = 100_000 + (os.getpid() % 100_000) * 16
 _uids_free = list(range(_UID_BASE, _UID_BASE + 16))
 _uids_lock = threading.Lock()
-TMPFS_FILES = 2  # /tmp and the scratch folder each hold this many files of the largest size
+#: /tmp and the scratch folder are each a tmpfs of this many times ``file_mb`` MB.
+TMPFS_FILES = 2
+#: A call's reply may be this many times as long as the call's request (:func:`reply_limit`),
+REPLY_FACTOR = 16
+#: and this many bytes in any case.
+REPLY_FLOOR = 4 << 20
 STARTUP_S = 120.0  # starting Python, NumPy and IPython on a busy machine
 ENDED_WAIT_S = 5.0  # a child whose output closed has exited or is about to; reaping it is quick
 CHILD_ENV = {
@@ -80,6 +90,13 @@ NO_SANDBOX_WARNING = (
     "WARNING: graded without a sandbox (bubblewrap not available): the submission could "
     "see and change other files and processes of this machine"
 )
+
+
+def reply_limit(request_bytes):
+    """Bytes of a call's reply that the grader reads: ``REPLY_FACTOR`` times the request,
+    at least ``REPLY_FLOOR`` (what a check's function returns is about the size of its
+    inputs), at most the protocol's ``MAX_LINE``."""
+    return min(MAX_LINE, max(REPLY_FLOOR, REPLY_FACTOR * request_bytes))
 
 
 class SessionDied(Exception):
@@ -447,17 +464,19 @@ class Session:
         self.proc.wait()
         self.proc = None
 
-    def _read(self, timeout):
+    def _read(self, timeout, limit=None):
         """The child's next message. Linear in its length: each chunk read is searched for
         the end of the line once, and the chunks are joined once; a line longer than
-        ``max_line`` bytes is refused (the child killed) as soon as that many have come."""
+        ``max_line`` bytes (or ``limit``, when smaller) is refused, the child killed, as soon
+        as that many have come."""
+        max_line = self.max_line if limit is None else min(limit, self.max_line)
         end = time.monotonic() + timeout
         if self.deadline is not None:
             end = min(end, self.deadline)
         fd = self.proc.stdout.fileno()
         chunks, size = [self.buffer], len(self.buffer)
         while b"\n" not in chunks[-1]:
-            if size > self.max_line:
+            if size > max_line:
                 self.kill()
                 raise SessionDied("sent too much")
             left = end - time.monotonic()
@@ -473,19 +492,22 @@ class Session:
             chunks.append(chunk)
             size += len(chunk)
         line, _, self.buffer = b"".join(chunks).partition(b"\n")
+        if len(line) > max_line:
+            self.kill()
+            raise SessionDied("sent too much")
         try:
-            return loads(line, self.max_line)
+            return loads(line, max_line)
         except ProtocolError as e:
             self.kill()
             raise SessionDied(f"sent something that is not a message ({e})") from None
 
-    def _send(self, message, timeout):
+    def _send(self, message, timeout, limit=None):
         try:
-            self.proc.stdin.write(dumps(message))
+            self.proc.stdin.write(message if isinstance(message, bytes) else dumps(message))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             raise self._ended() from None
-        return self._read(timeout)
+        return self._read(timeout, limit)
 
     def _ended(self):
         """The child closed its end: reap it and say how it ended.
@@ -563,29 +585,41 @@ class Session:
             self.start()
             self.notes = kept + [n for n in self.notes if n not in kept]
 
-    def request(self, message, timeout):
+    def request(self, message, timeout, limit=None):
         self.ensure_running()
         if self.proc is None:
             raise SessionDied("not running")
-        reply = self._send(message, timeout + self.limits.kill_grace_s)
+        reply = self._send(message, timeout + self.limits.kill_grace_s, limit)
         if "protocol_error" in reply:
             raise SessionDied(str(reply["protocol_error"])[:200])
         return reply
 
     def call(self, name, args):
-        """The child's reply to calling ``name`` on ``args`` (see the worker's ``call``)."""
+        """The child's reply to calling ``name`` on ``args`` (see the worker's ``call``).
+
+        The reply may be at most :func:`reply_limit` of the request's size: a function that
+        returns far more than it was given (a wrong shape of millions of entries) is stopped
+        before the grader reads, decodes or compares it.
+        """
         seconds = self.limits.test_timeout_s
-        message = {
+        message = dumps({
             "op": "call",
             "name": name,
             "args": encode(list(args)),
             "timeout": seconds,
             "errstate": dict(np.geterr()),
             "warnings_are_errors": _warnings_are_errors(),
-        }
+        })  # fmt: skip
+        limit = reply_limit(len(message))
         try:
-            return self.request(message, seconds)
+            return self.request(message, seconds, limit)
         except SessionDied as e:
+            if str(e) == "sent too much" and limit < self.max_line:
+                raise StudentCrash(
+                    f"the call of {name} returned more than {limit / (1 << 20):g} MB, far more "
+                    f"than its arguments (about {max(1, round(len(message) / 1024))} KB): check "
+                    "the shape of what it returns. It was stopped before it was read."
+                ) from None
             if str(e) == "timeout":
                 raise TimeLimitExceeded(
                     f"the call of {name} did not stop at its time limit of {seconds:g} s and "
