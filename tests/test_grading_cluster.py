@@ -6,6 +6,7 @@ The clusters are LocalClusters; a Slurm or Kubernetes cluster is not tested here
 """
 
 import csv
+import hashlib
 import importlib.util
 import json
 import os
@@ -19,8 +20,9 @@ import nbformat
 import pytest
 from grading_helpers import HONEST, ROOT, TOY, need_bwrap, notebook
 
-from lstm_lessons.homework import cluster
+from lstm_lessons.homework import cluster, grading
 from lstm_lessons.homework.cli import main
+from lstm_lessons.homework.gradebook import RowCache
 from lstm_lessons.homework.grading import Limits, grade_folder, write_gradebook
 
 distributed = pytest.importorskip("distributed")
@@ -53,18 +55,30 @@ def _table(path):
         return list(csv.DictReader(f))
 
 
-def test_the_gradebook_of_a_local_cluster_equals_a_local_run(tmp_path):
+def test_the_gradebook_of_a_local_cluster_equals_a_local_run(tmp_path, monkeypatch):
     need_bwrap()
     folder = tmp_path / "class"
     expected = _class(folder)
     solution = _solution(tmp_path / "toy.ipynb")
-    outs = {}
+    outs, from_cluster = {}, []
+    real = cluster.grade_on_cluster
+
+    def grade_on_cluster(client, *args):
+        assert len(client.scheduler_info()["workers"]) == 2
+        for name, digest, row in real(client, *args):
+            from_cluster.append(name)
+            yield name, digest, row
+
     for how, extra in (("local", ["--jobs", "2"]), ("cluster", ["--dask-local", "2"])):
+        if how == "cluster":  # every notebook is graded on a worker, none in this process
+            monkeypatch.setattr(cluster, "grade_on_cluster", grade_on_cluster)
+            monkeypatch.setattr(grading, "grade_submission", None)
         (tmp_path / how).mkdir()
         outs[how] = out = tmp_path / how / "gradebook.csv"
         args = [str(folder), "--assignment", str(solution), "--out", str(out),
                 "--cell-timeout", "90", "--test-timeout", "5", *extra]  # fmt: skip
         assert main(args) == 0
+    assert sorted(from_cluster) == ["a.ipynb", "b.ipynb", "c.ipynb", "d.ipynb"]
     local, on_cluster = _table(outs["local"]), _table(outs["cluster"])
     assert {r["submission"]: (r["total"], r["status"]) for r in on_cluster} == expected
     assert on_cluster == local  # the gradebook has no timing column
@@ -84,14 +98,24 @@ def test_the_gradebook_of_a_local_cluster_equals_a_local_run(tmp_path):
             assert (left / name).read_bytes() == (right / name).read_bytes(), name
 
 
-def _kill_mid_run(tmp_path, allowed_failures):
+@pytest.fixture(scope="module")
+def two_workers():
+    """The fault test's cluster: two worker processes, one thread each."""
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as lc, distributed.Client(lc) as client:
+        yield lc, client
+
+
+def _kill_mid_run(tmp_path, two_workers, allowed_failures):
     """Grade the class on two worker processes, SIGKILL the one running d.ipynb mid-task."""
     folder = tmp_path / "class"
     expected = _class(folder, slow=True)
     manifest = TOY
-    digest = __import__("hashlib").sha256((folder / "d.ipynb").read_bytes()).hexdigest()
+    digest = hashlib.sha256((folder / "d.ipynb").read_bytes()).hexdigest()
     out = tmp_path / "gradebook.csv"
     seen, outcome = [], {}
+    cache = RowCache(tmp_path / "rows", "options")
 
     def progress(done, total, name, row):
         seen.append(name)
@@ -99,45 +123,48 @@ def _kill_mid_run(tmp_path, allowed_failures):
     def on_row(rows):
         write_gradebook(rows, manifest, out)
 
-    import dask
+    lc, client = two_workers
+    client.wait_for_workers(2, timeout=60)  # the worker killed by an earlier test is back
+    lc.scheduler.allowed_failures = allowed_failures
+    since = time.time()
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
-        with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                      dashboard_address=None) as lc, \
-                distributed.Client(lc) as client:  # fmt: skip
+    def grade():
+        try:
+            outcome["rows"] = grade_folder(folder, manifest, LIMITS, progress=progress,
+                                           on_row=on_row, cache=cache, client=client)  # fmt: skip
+        except BaseException as e:  # pragma: no cover - shown by the assert below
+            outcome["error"] = e
 
-            def grade():
-                try:
-                    outcome["rows"] = grade_folder(folder, manifest, LIMITS, progress=progress,
-                                                   on_row=on_row, client=client)  # fmt: skip
-                except BaseException as e:  # pragma: no cover - shown by the assert below
-                    outcome["error"] = e
-
-            thread = threading.Thread(target=grade)
-            thread.start()
-            victim, deadline = None, time.monotonic() + 60
-            while victim is None and time.monotonic() < deadline:
-                running = client.run(
-                    lambda dask_worker: [str(ts.key) for ts in dask_worker.state.executing]
-                )
-                victim = next((w for w, keys in running.items()
-                               if any(digest[:16] in k for k in keys)), None)  # fmt: skip
-                time.sleep(0.1)
-            assert victim is not None, "d.ipynb never ran"
-            time.sleep(0.5)  # inside its slow cell (SLOW_S s)
-            pid = client.run(os.getpid, workers=[victim])[victim]
-            os.kill(pid, signal.SIGKILL)
-            thread.join(120)
-            story = [e for e in lc.scheduler.transition_log if digest[:16] in str(e[0])]
+    thread = threading.Thread(target=grade)
+    thread.start()
+    victim, deadline = None, time.monotonic() + 60
+    while victim is None and time.monotonic() < deadline:
+        running = client.run(
+            lambda dask_worker: [str(ts.key) for ts in dask_worker.state.executing]
+        )
+        victim = next((w for w, keys in running.items()
+                       if any(digest[:16] in k for k in keys)), None)  # fmt: skip
+        time.sleep(0.1)
+    assert victim is not None, "d.ipynb never ran"
+    time.sleep(0.5)  # inside its slow cell (SLOW_S s)
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    os.kill(pid, signal.SIGKILL)
+    thread.join(120)
+    story = [e for e in lc.scheduler.transition_log
+             if digest[:16] in str(e.key) and e.timestamp >= since]  # fmt: skip
     assert "error" not in outcome, outcome.get("error")
     assert not thread.is_alive()
-    return expected, outcome["rows"], seen, _table(out), story
+    kept = {n: cache.get(r["sha256"]) is not None for n, r in outcome["rows"].items()}
+    return expected, outcome["rows"], seen, _table(out), story, kept
 
 
-def test_a_worker_killed_mid_task_costs_a_retry(tmp_path):
+def test_a_worker_killed_mid_task_costs_a_retry(tmp_path, two_workers):
     # Fault test: no row lost, none doubled, every row right.
     need_bwrap()
-    expected, rows, seen, table, story = _kill_mid_run(tmp_path, allowed_failures=3)
+    run = _kill_mid_run(tmp_path, two_workers, allowed_failures=3)
+    expected, rows, seen, table, story, kept = run
+    assert kept == {"a.ipynb": True, "b.ipynb": True, "c.ipynb": True, "d.ipynb": True,
+                    "e.txt": False}  # fmt: skip
     assert sorted(seen) == sorted(expected)  # each row recorded once
     assert [r["submission"] for r in table] == sorted(expected)
     assert {r["submission"]: (r["total"], r["status"]) for r in table} == expected
@@ -149,9 +176,13 @@ def test_a_worker_killed_mid_task_costs_a_retry(tmp_path):
         ("processing", "memory", "task-finished")]  # fmt: skip
 
 
-def test_a_task_whose_workers_keep_dying_gets_a_row_saying_why(tmp_path):
+def test_a_task_whose_workers_keep_dying_gets_a_row_saying_why(tmp_path, two_workers):
     need_bwrap()
-    expected, rows, seen, table, story = _kill_mid_run(tmp_path, allowed_failures=0)
+    run = _kill_mid_run(tmp_path, two_workers, allowed_failures=0)
+    expected, rows, seen, table, story, kept = run
+    # graded again on the next run: its row is not kept
+    assert kept == {"a.ipynb": True, "b.ipynb": True, "c.ipynb": True, "d.ipynb": False,
+                    "e.txt": False}  # fmt: skip
     assert [(e.start, e.finish) for e in story if e.finish in ("memory", "erred")] == [
         ("processing", "erred")]  # fmt: skip
     assert sorted(seen) == sorted(expected)
