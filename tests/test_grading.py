@@ -43,11 +43,9 @@ def test_solution_scores_full_marks_and_blank_scores_zero(stem, tmp_path):
     rows = grade_folder(tmp_path, manifest, GENEROUS, jobs=2)
     solution, blank = rows["solution.ipynb"], rows["blank.ipynb"]
     assert solution["possible"] > 0
-    assert (solution["status"], solution["total"], solution["reasons"]) == (
-        "graded",
-        solution["possible"],
-        [],
-    )
+    # Its only notes say that it is the published solution (tests/test_grading_integrity.py).
+    own = [r for r in solution["reasons"] if not r.endswith("the published solution's")]
+    assert (solution["status"], solution["total"], own) == ("graded", solution["possible"], [])
     # The blank notebook runs to the end (no cell fails) and every automatic point is lost.
     assert blank["status"] == "graded" and blank["total"] == 0
     assert not [r for r in blank["reasons"] if r.startswith("note:")]
@@ -235,8 +233,10 @@ def test_the_command_line_writes_a_gradebook(tmp_path, capsys):
         assert list(csv.reader(f)) == [
             ["submission", "sha256", "q1", "q2", "q3", "q4", "total", "possible", "status",
              "reasons"],
-            [f"alice/{CH01}.ipynb", digest, "2", "2", "3", "", "7", "7", "graded", ""],
-        ]
+            [f"alice/{CH01}.ipynb", digest, "2", "2", "3", "", "7", "7", "graded",
+             "note: near-duplicate: sigmoid is 100% the published solution's | "
+             "note: near-duplicate: state_distance is 100% the published solution's"],
+        ]  # fmt: skip
 
 
 def test_grader_check_in_a_notebook_prints_plain_messages():

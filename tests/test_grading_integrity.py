@@ -248,3 +248,48 @@ def test_copies_are_flagged_without_naming_classmates_and_blank_templates_are_no
         assert not any(other.split(".")[0] in text for other in rows), text
     assert rows["alice.ipynb"]["duplicate_of"] == ["bob.ipynb", "carol.ipynb"]
     assert rows["carol.ipynb"]["duplicate_of"] == ["alice.ipynb", "bob.ipynb"]
+
+
+def test_hidden_and_extra_test_inputs_stay_out_of_the_feedback(tmp_path):
+    """A failed hidden test's message (its inputs) is for the gradebook, not the student."""
+    import json
+
+    from grading_helpers import HONEST, TINY, TOY, notebook
+
+    from lstm_lessons.homework.grading import add_extra_tests
+
+    need_bwrap()
+    extra = tmp_path / "extra.json"
+    source = ("def test_mine(double):\n"
+              "    assert double(4242) == 1, f'double(4242) gave {double(4242)}'\n")  # fmt: skip
+    extra.write_text(json.dumps({"q1": [{"name": "test_mine", "points": 1, "source": source}]}))
+    manifest = add_extra_tests(TOY, extra)
+    notebook(tmp_path / "class" / "a.ipynb", HONEST)
+    row = grade_folder(tmp_path / "class", manifest, TINY)["a.ipynb"]
+    assert row["scores"]["q1"] == 1, row["reasons"]
+    assert any("4242" in r for r in row["reasons"])  # the instructor's gradebook
+    hidden = [m for q, h, passed, _, m in row["feedback"] if h and not passed]
+    assert hidden and not any("4242" in m for m in hidden), hidden
+    assert not any("4242" in str(m) for *_, m in row["feedback"])
+
+
+def test_the_published_solution_and_the_package_source_are_compared(ch05):
+    honest = " ".join(ch05["honest.ipynb"]["reasons"])
+    assert "note: near-duplicate: lstm_step is 100% the published solution's" in honest
+    # The blank template's functions (a docstring and ...) are not compared at all.
+    assert "published" not in " ".join(ch05["borrower.ipynb"]["reasons"])
+    import inspect
+
+    from lstm_lessons.cells import plain
+    from lstm_lessons.homework.score import published_notes
+
+    copied = inspect.getsource(plain.lstm_step_forward).replace("lstm_step_forward", "lstm_step")
+    assert published_notes([copied], {"published": []}) == [
+        "note: near-duplicate: lstm_step is 100% the package's "
+        "lstm_lessons.cells.plain.lstm_step_forward"
+    ]
+    mine = SOLUTION_CELLS[CH05]
+    assert published_notes(mine, {"published": []}) == []  # written by hand: no note
+    # A body too short to say anything (``return x``, the template's ``...``) is not compared.
+    short = "def f(x):\n    return np.tanh(x)\n"
+    assert published_notes([short], {"published": [short.replace("f(", "g(")]}) == []

@@ -77,15 +77,25 @@ def load_public_manifest(assignment):
 
 
 def load_manifest(solution_notebook):
-    """The full manifest (public and hidden tests) from a solution notebook's metadata."""
+    """The full manifest (public and hidden tests) from a solution notebook's metadata.
+
+    Its ``published`` key holds the solution's code cells, which the grader compares every
+    submission's answers with (the solutions are public).
+    """
     with open(solution_notebook, encoding="utf-8") as f:
-        metadata = json.load(f)["metadata"]
+        nb = json.load(f)
+    metadata = nb["metadata"]
     if MANIFEST_KEY not in metadata:
         raise ValueError(
             f"{solution_notebook} has no grading manifest (metadata key {MANIFEST_KEY!r}); "
             "build it with tools/build_exercises.py"
         )
-    return metadata[MANIFEST_KEY]
+    published = [
+        "".join(c["source"]) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+        for c in nb.get("cells", [])
+        if c.get("cell_type") == "code"
+    ]
+    return {**metadata[MANIFEST_KEY], "published": published}
 
 
 def _arguments(func, env):

@@ -6,13 +6,19 @@ file or nearly the same answer code; :func:`add_extra_tests` adds an instructor'
 to a manifest.
 """
 
+import ast
 import difflib
+import functools
+import importlib
+import inspect
 import json
 import os
+import pkgutil
 import re
 import shutil
 import signal
 import tempfile
+import textwrap
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -30,6 +36,11 @@ from .sandbox import (
 )
 
 REASON_CHARS = 400  # one reason in the gradebook; the feedback file has the whole message
+HIDDEN_FAILED = (
+    "A hidden test of this question did not pass. Its inputs are not shown; the public "
+    "checks of the question, with grader.check, show the kind of mistake they find."
+)
+MIN_COMPARED = 40  # characters of a function's body below which it is not compared
 NEAR_DUPLICATE = 0.97  # similarity of the answer code above which two submissions are flagged
 
 
@@ -203,7 +214,10 @@ def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=N
             hidden = " [hidden]" if r.hidden else ""
             if not r.passed:
                 reasons.append(f"{name}{hidden}: {_short(r.message)} (-{r.points:g})")
-            feedback.append((name, r.hidden, r.passed, r.points, r.message))
+            # A hidden test's message may name its inputs (sizes, seeds, values): the
+            # gradebook keeps it for the instructor, the student's feedback does not.
+            message = HIDDEN_FAILED if r.hidden and not r.passed else r.message
+            feedback.append((name, r.hidden, r.passed, r.points, message))
     if "error" in result:
         reasons.insert(0, result["error"])
     stopped = result.get("stopped", [])
@@ -215,6 +229,7 @@ def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=N
             "missing: the NameErrors below follow from that (a busy machine, or a slow cell)",
         )
     reasons += [f"note: {_short(note)}" for note in result.get("notes", [])]
+    reasons += published_notes(result.get("answers", []), manifest)
     if not use_bwrap:
         reasons.append(f"note: {NO_SANDBOX_WARNING}")
     auto = [q for q in manifest["questions"] if not q["manual"]]
@@ -294,6 +309,72 @@ def flag_duplicates(rows):
     for name, found in others.items():
         if found:
             rows[name]["duplicate_of"] = sorted(found)
+
+
+def _functions(source):
+    """{name: normalised body} of the functions defined in ``source`` (docstrings dropped)."""
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except (SyntaxError, ValueError):
+        return {}
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]
+            text = re.sub(r"\s+", "", "\n".join(ast.unparse(b) for b in body))
+            if len(text) >= MIN_COMPARED:  # ``...`` and one-liners say nothing
+                out[node.name] = text
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _package_functions():
+    """{qualified name: normalised body} of every function of the package's cells."""
+    from .. import cells
+
+    out = {}
+    for info in pkgutil.iter_modules(cells.__path__):
+        module = importlib.import_module(f"{cells.__name__}.{info.name}")
+        try:
+            source = inspect.getsource(module)
+        except (OSError, TypeError):
+            continue
+        for name, text in _functions(source).items():
+            out[f"{module.__name__}.{name}"] = text
+    return out
+
+
+def _similar(a, b):
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if min(matcher.real_quick_ratio(), matcher.quick_ratio()) < NEAR_DUPLICATE:
+        return 0.0
+    return matcher.ratio()
+
+
+def published_notes(answers, manifest):
+    """Notes on answer functions that are (nearly) the published solution's or the package's."""
+    mine = {}
+    for cell in answers:
+        mine.update(_functions(cell))
+    if not mine:
+        return []
+    published = {}
+    for cell in manifest.get("published", []):
+        published.update(_functions(cell))
+    notes = []
+    for name, text in mine.items():
+        ratio = max((_similar(text, p) for p in published.values()), default=0.0)
+        if ratio >= NEAR_DUPLICATE:
+            notes.append(f"note: near-duplicate: {name} is {ratio:.0%} the published solution's")
+            continue
+        for where, p in _package_functions().items():
+            ratio = _similar(text, p)
+            if ratio >= NEAR_DUPLICATE:
+                notes.append(f"note: near-duplicate: {name} is {ratio:.0%} the package's {where}")
+                break
+    return notes
 
 
 def add_extra_tests(manifest, path):
