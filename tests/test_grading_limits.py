@@ -231,7 +231,7 @@ def errno_of(result):
 namespaces = {
     "unshare user": errno_of(libc.unshare(0x10000000)),
     "unshare net": errno_of(libc.unshare(0x40000000)),
-    "setns": errno_of(libc.setns(os.open("/proc/self/ns/net", os.O_RDONLY), 0)),
+    "setns": errno_of(libc.setns(-1, 0)),  # EPERM from the filter, before EBADF
     "unshare -r": subprocess.run(["unshare", "-r", "id", "-u"], capture_output=True).returncode,
 }
 import platform

@@ -109,14 +109,18 @@ class StudentCrash(BaseException):
 
 @functools.cache
 def bwrap_path():
-    """The path of a working ``bwrap``, or None (tried once: it may be installed but barred)."""
+    """The path of a working ``bwrap``, or None (tried once: it may be installed but barred).
+
+    It must size a tmpfs (``--size``, bubblewrap 0.7 or later): an older one could not bound
+    what a submission writes, and counts as none.
+    """
     path = shutil.which("bwrap")
     if not path or sys.platform != "linux":
         return None
     try:
         done = subprocess.run(
             [path, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
-             "true"],  # fmt: skip
+             "--size", "1048576", "--tmpfs", "/tmp", "true"],  # fmt: skip
             capture_output=True,
             timeout=30,
         )
