@@ -16,8 +16,9 @@ The child runs in a sandbox made with bubblewrap (``bwrap``) where it is availab
   the virtual environment and the ``lstm_lessons`` package, all read-only. The only writable
   folders are /tmp and the scratch folder (the working directory), each an empty tmpfs of
   its own of at most ``2 * file_mb`` MB (:data:`TMPFS_FILES`), so that every byte the
-  submission writes counts against its limits (host memory: ``memory_mb`` plus the two
-  folders) and no host path of a writable folder shows in /proc/self/mountinfo. The
+  submission writes counts against its limits (it holds host memory beyond each process's
+  ``memory_mb``: at most the two folders) and no host path of a writable folder shows in
+  /proc/self/mountinfo (the read-only venv and package do show theirs). The
   submissions, the copies the grader made, the solutions with the hidden tests and the
   gradebook are not in the sandbox at all;
 - a seccomp filter (:func:`seccomp_filter`) refuses new namespaces: ``unshare``, ``setns``,
