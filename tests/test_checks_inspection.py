@@ -188,6 +188,7 @@ HALF_LIFE_MISTAKES = [
     (_no_inf, "expected inf"),
     (_no_range_check, "raise a ValueError"),
     (_nan_refused, "NaN must give NaN"),
+    (lambda f_mean: np.nan_to_num(good_half_life(f_mean), nan=0.0, posinf=np.inf), "expected nan"),
     (_silent_error, "without a message"),
     (_type_error, "raised TypeError"),
     (lambda f_mean: list(good_half_life(f_mean)), "a NumPy array"),
