@@ -251,7 +251,8 @@ if pid == 0:
 works = {"thread": box, "fork": os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]),
          "subprocess": subprocess.run(["id", "-u"], capture_output=True).returncode}
 mounts = [line.split(" - ") for line in open("/proc/self/mountinfo").read().splitlines()]
-writable = sorted({(a.split()[4], b.split()[0]) for a, b in mounts if a.split()[5].startswith("rw")})
+writable = sorted({(a.split()[4], b.split()[0]) for a, b in mounts
+                   if a.split()[5].startswith("rw")})
 mountinfo = open("/proc/self/mountinfo").read()
 """
 
@@ -316,8 +317,6 @@ while True:
 
 
 def test_a_child_that_sends_too_much_is_stopped_at_the_line_limit(tmp_path):
-    from dataclasses import replace
-
     import numpy as np
 
     from lstm_lessons.homework.protocol import dumps, encode

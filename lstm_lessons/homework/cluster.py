@@ -1,11 +1,11 @@
 """Grading a class, or running a sweep, on a Dask cluster (the extra ``grading-cluster``).
 
 ``python -m lstm_lessons.grade ... --dask ADDRESS`` (a running scheduler) or ``--dask-local N``
-(a :class:`distributed.LocalCluster` of N worker processes, one thread each) makes each
+(a ``distributed.LocalCluster`` of N worker processes, one thread each) makes each
 submission one task on the cluster's workers. The task carries the submission's bytes, not a
 path: the worker writes them into a private folder of its own, and the sandbox and the trusted
 checks run there, on the worker. The rows stream back as the tasks finish
-(:func:`distributed.as_completed`) to the one process that writes the gradebook
+(``distributed.as_completed``) to the one process that writes the gradebook
 (:mod:`lstm_lessons.homework.gradebook`), which keys every row by its submission.
 
 A worker that dies mid-task costs a retry: the scheduler runs the task again on another worker
@@ -35,7 +35,7 @@ MISSING = (
 
 
 def require_distributed(what="--dask"):
-    """The module :mod:`distributed`, or a :class:`RuntimeError` that names the extra."""
+    """The module ``distributed``, or a :class:`RuntimeError` that names the extra."""
     try:
         import distributed
     except ImportError as e:
@@ -45,7 +45,7 @@ def require_distributed(what="--dask"):
 
 @contextmanager
 def open_client(address=None, local_workers=None, what="--dask"):
-    """A :class:`distributed.Client` of the scheduler at ``address``, or of a LocalCluster.
+    """A ``distributed.Client`` of the scheduler at ``address``, or of a LocalCluster.
 
     ``local_workers`` (an int, at least 1) starts a LocalCluster of that many worker
     processes with one thread each (no dashboard), closed again on leaving.

@@ -131,7 +131,7 @@ def grade_folder(folder, manifest, limits=None, jobs=1, progress=None, on_row=No
     gradebook). ``secret`` re-seeds the notebooks' given cells (:func:`reseed`). ``cache``
     (a :class:`lstm_lessons.homework.gradebook.RowCache`) gives the rows of submissions
     graded before with the same file, grader version and options, which are not run again,
-    and keeps each new row as soon as it is graded. ``client`` (a :class:`distributed.Client`)
+    and keeps each new row as soon as it is graded. ``client`` (a ``distributed.Client``)
     grades each submission as a task on the cluster's workers instead of ``jobs`` threads here
     (:mod:`lstm_lessons.homework.cluster`); the rows are the same.
 
