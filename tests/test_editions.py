@@ -78,9 +78,9 @@ MANIFEST = {
 
 def notebook(manifest=MANIFEST, text="x = 1"):
     return {
-        "cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Set 1"},
-                  {"cell_type": "code", "metadata": {}, "source": text, "outputs": [],
-                   "execution_count": None}],
+        "cells": [{"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Set 1"},
+                  {"cell_type": "code", "id": "code", "metadata": {}, "source": text,
+                   "outputs": [], "execution_count": None}],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                     "language": "python"},
                      **({"lstm_lessons": json.loads(json.dumps(manifest))} if manifest else {})},
