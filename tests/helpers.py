@@ -47,3 +47,21 @@ def brute_force_permutation_p(a, b):
         hits += abs(pooled[mask].mean() - pooled[~mask].mean()) >= observed - 1e-12
         total += 1
     return hits / total
+
+
+def load_tool(name):
+    """The module ``tools/<name>.py`` (the tools folder is not a package), imported once under
+    its own name, so that one tool can import another by name (build_notebooks imports
+    sphinx_launch)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parent.parent / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

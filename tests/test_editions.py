@@ -10,29 +10,20 @@
 ``make test`` also builds the real student edition (stage ``student``).
 """
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-editions = _load("editions")
-sphinx_editions = _load("sphinx_editions")
-handout = _load("handout")
+editions = load_tool("editions")
+sphinx_editions = load_tool("sphinx_editions")
+handout = load_tool("handout")
 
 
 def test_the_student_toc_is_the_books_without_solutions():

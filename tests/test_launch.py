@@ -10,29 +10,20 @@
 """
 
 import copy
-import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)  # build_notebooks imports sphinx_launch by name
-    spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-sphinx_launch = _load("sphinx_launch")
-build_notebooks = _load("build_notebooks")
+sphinx_launch = load_tool("sphinx_launch")
+build_notebooks = load_tool("build_notebooks")
 
 OPTIONS = {
     "repository_url": "https://github.com/someone/course",

@@ -16,7 +16,6 @@ stage, after the book build has executed the notebooks.
 """
 
 import copy
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -24,21 +23,14 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, module)
-    spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_load("sphinx_launch")
-bn = _load("build_notebooks")
+load_tool("sphinx_launch")
+bn = load_tool("build_notebooks")
 
 THEME = {
     "repository_url": "https://github.com/someone/course",
