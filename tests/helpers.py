@@ -65,3 +65,17 @@ def load_tool(name):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+# The front matter that makes a Markdown file a MyST notebook (as the book's chapters have it).
+MYST_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  name: python3
+  display_name: Python 3
+  language: python
+---
+"""

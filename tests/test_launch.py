@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import load_tool
+from helpers import MYST_HEADER, load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
@@ -197,17 +197,7 @@ def test_a_page_without_launch_buttons_is_left_alone():
 
 # --- The extension in a small Sphinx build -------------------------------------------------
 
-PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
-  language: python
----
-
+PAGE = MYST_HEADER + """
 # Page
 
 Open {binder}`../exercises/ex.ipynb` or {colab}`the notebook in Colab <../exercises/ex.ipynb>`.

@@ -23,7 +23,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-from helpers import load_tool
+from helpers import MYST_HEADER, load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
@@ -179,17 +179,7 @@ def test_what_cannot_be_rendered_is_an_error_naming_it(myst, message):
 
 # --- A whole copy and the comparison --------------------------------------------------------
 
-PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  name: python3
-  display_name: Python 3
-  language: python
----
-
+PAGE = MYST_HEADER + """
 # One
 
 ```{code-cell} ipython3
