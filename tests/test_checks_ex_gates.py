@@ -320,8 +320,60 @@ def test_compare_with_torch_explains_a_torch_error():
     assert "raised" in message
 
 
-def test_gap_accepts_a_tiny_number_and_rejects_the_rest():
-    assert "passed" not in check_gap(3e-16) and "torch.nn.LSTM computes" in check_gap(3e-16)
-    assert "disagree" in failure(check_gap, 0.2)
-    assert "not computed yet" in failure(check_gap, ...)
-    assert "expected one number" in failure(check_gap, np.zeros(3))
+def _given_gap_data():
+    """The data of chapter 5's given cell, as the grader makes it, and the right gap on it."""
+    from lstm_lessons.homework.given import given_values
+    from lstm_lessons.homework.runner import load_public_manifest
+    from lstm_lessons.homework.sets.gates import _package_step, _torch_gap
+
+    given = given_values(load_public_manifest("ch05_input_gate"))
+    data = {k: given[k] for k in ("x", "h0", "c0", "params")}
+    return data, _torch_gap(_package_step, **data, name="lstm_step")
+
+
+def lstm_step(x, h_prev, c_prev, W_x, W_h, b):
+    return ll.lstm_step_forward(x, h_prev, c_prev, {"W_x": W_x, "W_h": W_h, "b": b})[:2]
+
+
+def whole_sequence_gap(step, x, h0, c0, params):
+    """compare_with_torch written another right way: torch fed the whole sequence at once."""
+    hs, cs, h, c = [], [], h0, c0
+    for x_t in x:
+        h, c = step(x_t, h, c, params["W_x"], params["W_h"], params["b"])
+        hs.append(h)
+        cs.append(c)
+    lstm = torch.nn.LSTM(x.shape[2], h0.shape[1]).double()
+    lstm.load_state_dict(ll.to_torch(params))
+    with torch.no_grad():
+        state = (torch.from_numpy(h0)[None], torch.from_numpy(c0)[None])
+        out, (_, c_T) = lstm(torch.from_numpy(x), state)
+    return max(np.abs(np.stack(hs) - out.numpy()).max(), np.abs(cs[-1] - c_T[0].numpy()).max())
+
+
+def test_gap_is_the_measured_gap_on_the_given_data():
+    data, real = _given_gap_data()
+    assert 0 < real < 1e-14
+    assert "torch.nn.LSTM computes" in check_gap(real, lstm_step, **data)
+    # compare_with_torch written another right way reports a gap the check accepts too.
+    other = whole_sequence_gap(lstm_step, **data)
+    assert "torch.nn.LSTM computes" in check_gap(other, lstm_step, **data)
+
+
+@pytest.mark.parametrize("typed", [1e-10, 1e-12, 1e-13])
+def test_a_typed_gap_below_the_limit_fails(typed):
+    """Any number in (0, 1e-10] used to pass: the grader now measures the gap itself."""
+    data, real = _given_gap_data()
+    assert "rather than typing" in failure(check_gap, typed, lstm_step, **data)
+
+
+def test_a_gap_measured_on_other_data_or_with_a_wrong_step_fails():
+    data, real = _given_gap_data()
+    assert "disagree" in failure(check_gap, 0.2, lstm_step, **data)
+    assert "pass task 1 first" in failure(check_gap, real, _wrong_bias_step, **data)
+    assert "not computed yet" in failure(check_gap, ..., lstm_step, **data)
+    assert "expected one number" in failure(check_gap, np.zeros(3), lstm_step, **data)
+    assert "given cell" in failure(check_gap, real, None)
+
+
+def _wrong_bias_step(x, h_prev, c_prev, W_x, W_h, b):
+    return lstm_step(x, h_prev, c_prev, W_x, W_h, b + 1e-3)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import wrong_implementations as impl
 
+import lstm_lessons as ll
 from lstm_lessons.homework import checks
 from lstm_lessons.homework.checks import CheckFailed
 from lstm_lessons.homework.sets.gates import check_gap
@@ -24,9 +25,13 @@ def test_calling_the_package_where_the_task_forbids_it_fails(name):
 
 def test_a_function_may_share_the_name_of_the_package_function():
     def rnn_step_forward(x, h_prev, W_x, W_h, b):  # its own name, not the package's
-        return np.tanh(x @ W_x + h_prev @ W_h + b) if x is None else rnn_step_forward(
-            None, h_prev, W_x, W_h, b
-        ) if False else np.tanh(x @ W_x + h_prev @ W_h + b)
+        return (
+            np.tanh(x @ W_x + h_prev @ W_h + b)
+            if x is None
+            else rnn_step_forward(None, h_prev, W_x, W_h, b)
+            if False
+            else np.tanh(x @ W_x + h_prev @ W_h + b)
+        )
 
     assert "passed" in checks.check_rnn_step(rnn_step_forward)
 
@@ -61,8 +66,15 @@ def test_the_slope_message_does_not_print_the_expected_slope():
 
 @pytest.mark.parametrize("gap", [0.0, 0, np.float64(0.0)])
 def test_a_typed_zero_gap_scores_nothing(gap):
-    assert "exactly 0" in _message(check_gap, gap)
-    assert "gap =" in check_gap(3e-16)
+    from lstm_lessons.homework.sets.gates import _package_step, _torch_gap
+
+    rng = np.random.default_rng(0)
+    data = {"x": rng.standard_normal((4, 2, 3)), "h0": np.zeros((2, 5)), "c0": np.zeros((2, 5)),
+            "params": ll.init_lstm_params(3, 5, seed=1)}  # fmt: skip
+    real = _torch_gap(_package_step, **data, name="lstm_step")
+    assert real > 0
+    assert "exactly 0" in _message(check_gap, gap, _package_step, *data.values())
+    assert "gap =" in check_gap(real, _package_step, *data.values())
 
 
 def test_long_arguments_are_summarised_in_messages():
@@ -91,4 +103,3 @@ def test_the_public_ema_check_catches_what_the_hidden_one_would():
 
     assert "dtype float64; expected float32" in _message(checks.check_ema, ema_float64)
     assert "the largest error is at c[7]" in _message(checks.check_ema, ema_short_loop)
-

@@ -39,6 +39,9 @@ import nbformat
 import yaml
 from otter.test_files.exception_test import ExceptionTestFile
 
+from lstm_lessons.homework.collect import CHECK_CELL
+from lstm_lessons.homework.given import GIVEN_KEY, answer_names, given_cells
+
 ROOT = Path(__file__).resolve().parent.parent
 MASTERS = "exercises_src"
 STUDENT_DIR = "exercises"
@@ -120,6 +123,27 @@ def manifest(stem, configs, otter_tests, hidden):
             }
         )
     return {"assignment": stem, "questions": questions}
+
+
+def given(student, full):
+    """The given cells that make the data the checks take (:mod:`lstm_lessons.homework.given`)."""
+    answers, cells = [], []
+    for cell in student.cells:
+        if cell.cell_type != "code":
+            continue
+        if ANSWER_TAG in cell.metadata.get("tags", []):
+            answers.append(cell.source)
+        elif not CHECK_CELL.match(cell.source):
+            cells.append(cell.source)
+    wanted = set()
+    for question in full["questions"]:
+        for test in question["tests"]:
+            function = ast.parse(test["source"]).body[0]
+            wanted |= {a.arg for a in function.args.args}
+    try:
+        return given_cells(cells, answer_names(answers), wanted)
+    except ValueError as e:
+        raise SystemExit(f"{full['assignment']}: {e}") from None
 
 
 def solution_source(source):
@@ -214,6 +238,7 @@ def build_set(master, tmp):
     retitle_solution(solution, stem)
     public = manifest(stem, configs, otter_tests, hidden=False)
     full = manifest(stem, configs, otter_tests, hidden=True)
+    public[GIVEN_KEY] = full[GIVEN_KEY] = given(student, full)
     return {
         f"{STUDENT_DIR}/{stem}.ipynb": normalise(student, {"kernelspec": kernelspec}),
         f"{SOLUTION_DIR}/{stem}.ipynb": normalise(

@@ -5,8 +5,10 @@ not have, and refuses such tests on Colab; this grader reads the public manifest
 ships with the package, through :mod:`lstm_lessons.homework.runner`.)
 """
 
+import ast
 import inspect
 
+from .given import GivenNamespace, differing_names, given_values
 from .runner import load_public_manifest, run_question
 
 
@@ -16,6 +18,7 @@ class Grader:
     def __init__(self, assignment):
         manifest = load_public_manifest(assignment)
         self.assignment = assignment
+        self.manifest = manifest
         self.questions = {q["name"]: q for q in manifest["questions"]}
 
     def check(self, question, global_env=None):
@@ -27,7 +30,21 @@ class Grader:
             )
         if global_env is None:
             global_env = inspect.currentframe().f_back.f_globals
-        return run_question(self.questions[question], global_env)
+        # The checks take the given data from the given cells themselves (as the class
+        # grader does), so a changed given cell is said here rather than failing obscurely.
+        given = given_values(self.manifest)
+        taken = set()
+        for test in self.questions[question]["tests"]:
+            taken |= {a.arg for a in ast.parse(test["source"]).body[0].args.args}
+        changed = differing_names(global_env, given, sorted(taken))
+        if changed:
+            print(
+                f"Note: {', '.join(changed)} in your notebook "
+                f"{'differ' if len(changed) > 1 else 'differs'} from what the given cell makes; "
+                "the checks use the given cell's values. Run the given cell again as it was "
+                "handed out, then your own cells.\n"
+            )
+        return run_question(self.questions[question], GivenNamespace(global_env, given))
 
     def check_all(self, global_env=None):
         """Run the public tests of every question."""

@@ -21,10 +21,12 @@ import tempfile
 import textwrap
 import threading
 import time
+from copy import deepcopy
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .collect import read_cells
+from .given import changed_given, given_values
 from .runner import TestResult, TimeLimitExceeded, run_question, run_test
 from .sandbox import (
     NO_SANDBOX_WARNING,
@@ -119,11 +121,14 @@ class TrustedNamespace(Namespace):
     cells, read here from the grader's copy of the file, never from what the sandbox says.
     """
 
-    def __init__(self, session, cells):
+    def __init__(self, session, cells, given=None):
         super().__init__(session)
         self._cells = tuple(cells)
+        self._given = given or {}
 
     def get(self, name, default=None):
+        if name in self._given:  # the data of the given cells, as the grader's run made it
+            return deepcopy(self._given[name])
         value = super().get(name, default)
         if isinstance(value, StudentFunction):
             value.grading_cells = self._cells
@@ -131,8 +136,8 @@ class TrustedNamespace(Namespace):
         return value
 
 
-def _run_tests(manifest, session, limits, stop=None):
-    env = TrustedNamespace(session, session.cells)
+def _run_tests(manifest, session, limits, stop=None, secret=None):
+    env = TrustedNamespace(session, session.cells, given_values(manifest, secret))
 
     def run_guarded(question, test, env):
         if stop is not None and stop.is_set():
@@ -164,7 +169,7 @@ def run_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=Non
         stop.add(session)
     try:
         session.start()
-        graded = _run_tests(manifest, session, limits, stop)
+        graded = _run_tests(manifest, session, limits, stop, secret)
         discarded = session.output_discarded() if session.proc else 0
     finally:
         if stop is not None:
@@ -174,6 +179,12 @@ def run_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=Non
     if stop is not None and stop.is_set():
         raise Stopped()
     notes = list(session.notes)
+    for cell in changed_given(manifest, cells, secret):
+        first = next((line for line in cell.splitlines() if line.strip()), "")
+        notes.append(
+            f"a given cell was changed (the one that begins `{first[:60]}`): the checks used "
+            "the values the given cell makes, not yours"
+        )
     if discarded:
         notes.append(
             f"the notebook printed {discarded / (1 << 20):.1f} MB more than the "

@@ -338,20 +338,75 @@ def check_compare_with_torch(compare_with_torch, T=5, N=3, D=4, H=6, seed=2):
     return f"{name}: passed (it reports about 0 for a right step and the real gap for wrong ones)."
 
 
-def check_gap(gap):
-    """``gap``, what compare_with_torch reported for the student's own step: below 1e-10."""
+def _torch_gap(step_fn, x, h0, c0, params, name):
+    """The largest |step - torch.nn.LSTM| over h_t and c_t, torch fed one step at a time."""
+    import torch
+
+    from ...pytorch.convert import to_torch
+
+    hs, cs, h, c = [], [], h0, c0
+    for x_t in x:
+        args = {"x": x_t, "h_prev": h, "c_prev": c, **{k: params[k] for k in ("W_x", "W_h", "b")}}
+        h, c = (np.asarray(v) for v in unpack(call(step_fn, args, name=name), ("h", "c"), name))
+        if h.shape != h0.shape or c.shape != c0.shape:
+            fail(f"Your {name} returned h {h.shape}, c {c.shape}; expected both {h0.shape}.")
+        hs.append(h)
+        cs.append(c)
+    D, H = x.shape[2], h0.shape[1]
+    lstm = torch.nn.LSTM(D, H).double()
+    lstm.load_state_dict(to_torch(params))
+    h_t, c_t = torch.from_numpy(h0)[None], torch.from_numpy(c0)[None]
+    gap = 0.0
+    with torch.no_grad():
+        for t in range(len(x)):
+            _, (h_t, c_t) = lstm(torch.from_numpy(x[t : t + 1]), (h_t, c_t))
+            gap_h = np.abs(hs[t] - h_t[0].numpy()).max()
+            gap = max(gap, gap_h, np.abs(cs[t] - c_t[0].numpy()).max())
+    return float(gap)
+
+
+#: How far a reported gap may lie from the grader's own measurement of it: the two are
+#: float64 rounding of the same computation (about 1e-16 each), whose largest value over
+#: all steps depends on how torch is fed (a step at a time or the whole sequence).
+GAP_FACTOR = 8.0
+
+
+def check_gap(gap, lstm_step=None, x=None, h0=None, c0=None, params=None):
+    """``gap``, what compare_with_torch reported for the student's own step on the given data.
+
+    With the student's ``lstm_step`` and the given data, the grader measures the gap itself
+    (:func:`_torch_gap`); ``gap`` must be that measurement within float64 rounding (a factor
+    of ``GAP_FACTOR``), so that a number typed rather than computed fails, as does a gap
+    computed on other data.
+    """
     if gap is None or gap is Ellipsis:
         fail("gap is not computed yet: replace the ... with your code.")
     value = _number(gap, "gap", "", subject="gap is")
-    if value == 0:
+    if value > GAP_LIMIT:
+        fail(
+            f"gap = {value:.3g}: your lstm_step and torch.nn.LSTM disagree by more than "
+            f"{GAP_LIMIT:g}. Make lstm_step pass task 1 and compare_with_torch pass its check."
+        )
+    if lstm_step is None or x is None:
+        fail("gap needs lstm_step (task 1) and the data of the given cell (x, h0, c0, params).")
+    name = display_name(lstm_step, "lstm_step")
+    real = _torch_gap(lstm_step, x, h0, c0, params, name)
+    if real > GAP_LIMIT:
+        fail(
+            f"Your {name} and torch.nn.LSTM differ by {real:.3g} on the given data: make "
+            f"{name} pass task 1 first."
+        )
+    if value == 0 and real > 0:
         fail(
             "gap is exactly 0. Two float64 computations of the cell, NumPy's and torch's, "
             "differ by rounding (about 1e-16): compute gap with compare_with_torch(lstm_step, "
             "...) rather than typing a number."
         )
-    if value > GAP_LIMIT:
+    if not real / GAP_FACTOR <= value <= real * GAP_FACTOR:
         fail(
-            f"gap = {value:.3g}: your lstm_step and torch.nn.LSTM disagree by more than "
-            f"{GAP_LIMIT:g}. Make lstm_step pass task 1 and compare_with_torch pass its check."
+            f"gap = {value:.3g}, but your {name} and torch.nn.LSTM differ by {real:.3g} on the "
+            "data of the given cell (x, h0, c0, params): compute gap with "
+            "compare_with_torch(lstm_step, x, h0, c0, params) on that data rather than typing "
+            "a number or changing the data."
         )
     return f"gap = {value:.1e}: your cell computes what torch.nn.LSTM computes."
