@@ -174,3 +174,19 @@ def test_unknown_optimizer_is_rejected():
         ValueError, match=r"optimizer: expected one of \('adam', 'sgd'\), got 'rmsprop'"
     ):
         train(model, lambda s: tasks.adding_problem(4, 5, rng=s), 1, optimizer="rmsprop")
+
+
+def test_a_model_stacks_layers_and_refuses_options_it_cannot_take():
+    import torch
+
+    from lstm_lessons.training.model import SequenceModel
+
+    two = SequenceModel(3, 5, 1, cell="lstm", layers=2)
+    assert two.rnn.num_layers == 2
+    assert two(torch.zeros(4, 2, 3)).shape == (2, 1)
+    with pytest.raises(ValueError, match="layers: expected an integer >= 1, got 0"):
+        SequenceModel(3, 5, 1, layers=0)
+    with pytest.raises(ValueError, match="cell_options: only the later cells"):
+        SequenceModel(3, 5, 1, cell="lstm", cell_options={"k": 1})
+    with pytest.raises(ValueError, match="numpy_params: expected one layer"):
+        two.numpy_params()
