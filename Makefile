@@ -128,7 +128,10 @@ book: $(STAMP) $(CACHE_STAMP)
 	echo "HTML ($(EDITION) edition): $(HTML_DIR)/index.html"; \
 	$(STOP)
 
-# One make run: `book` runs once, before nbval and browser, which need its output.
+# `book` runs once, before the stages that need its output. The student edition's build (one
+# core) then runs beside the browser stage, which spends much of its time waiting on Chromium
+# (its output is shown when both are done); BOOK_BUILT=1 tells these make runs that the book is
+# built already.
 # Chromium's install (apt-get: mostly download and unpacking, little CPU) starts in the
 # background at once, so that the browser stage need not wait for it; its output and exit
 # status wait in $(BROWSER_INSTALL).log and .rc.
@@ -138,7 +141,12 @@ test: $(STAMP)
 	mkdir -p $(BUILD_DIR); rm -f $(BROWSER_INSTALL).rc; \
 	{ rc=0; bash tools/install_browser.sh > $(BROWSER_INSTALL).log 2>&1 || rc=$$?; \
 	  echo $$rc > $(BROWSER_INSTALL).rc; } & \
-	$(MAKE) --no-print-directory JOBS=$(JOBS) FRESH=1 BROWSER_INSTALLING=1 lint unit book copies student nbval browser; \
+	$(MAKE) --no-print-directory JOBS=$(JOBS) FRESH=1 BROWSER_INSTALLING=1 lint unit book copies nbval; \
+	$(MAKE) --no-print-directory BOOK_BUILT=1 student > $(BUILD_DIR)/student.log 2>&1 & student=$$!; \
+	browser_rc=0; $(MAKE) --no-print-directory JOBS=$(JOBS) BOOK_BUILT=1 BROWSER_INSTALLING=1 browser || browser_rc=$$?; \
+	student_rc=0; wait $$student || student_rc=$$?; cat $(BUILD_DIR)/student.log; \
+	if [ $$student_rc -ne 0 ] || [ $$browser_rc -ne 0 ]; then \
+		echo "test: student stage exit $$student_rc, browser stage exit $$browser_rc" >&2; exit 1; fi; \
 	$(STOP)
 
 lint: $(STAMP)
@@ -163,7 +171,7 @@ copies: $(STAMP) book
 # The student edition, from the self-study build's execution cache: it must build with -n -W
 # (every link to a solution written as text), publish no solution page and no hidden test
 # (tools/sphinx_editions.py searches the output).
-student: $(STAMP) book
+student: $(STAMP) $(if $(BOOK_BUILT),,book)
 	@$(START); \
 	$(MAKE) --no-print-directory EDITION=student FRESH= book; \
 	if [ -e $(STUDENT_DIR)/_build/html/solutions ]; then \
@@ -202,7 +210,7 @@ nbval: $(STAMP) book
 # while tests/test_check_site.py shows on a small site that each of those checks fires (the
 # two run at once: a browser spends much of a page waiting, so they share the cores well;
 # the stage fails if either does). Screenshots of a few pages go to $(BUILD_DIR)/screenshots.
-browser: $(STAMP) book
+browser: $(STAMP) $(if $(BOOK_BUILT),,book)
 	@$(START); \
 	if [ -n "$(BROWSER_INSTALLING)" ]; then \
 		while [ ! -s $(BROWSER_INSTALL).rc ]; do sleep 1; done; \
