@@ -280,3 +280,23 @@ def test_bad_cluster_options_are_refused(tmp_path, capsys):
     with pytest.raises(ValueError, match="at least 1, got 0"):
         with cluster.open_client(local_workers=0):
             pass
+
+
+def test_a_missing_output_folder_or_secret_file_is_a_clear_error(tmp_path, capsys):
+    err = _cli_error(capsys, tmp_path, "--out", str(tmp_path / "no" / "gradebook.csv"))
+    assert f"--out: expected the gradebook's file in an existing folder; {tmp_path / 'no'}" in err
+    err = _cli_error(capsys, tmp_path, "--secret-file", str(tmp_path / "missing.txt"))
+    assert f"--secret-file: cannot read {tmp_path / 'missing.txt'}: No such file" in err
+    (tmp_path / "empty.txt").write_text("\n")
+    err = _cli_error(capsys, tmp_path, "--secret-file", str(tmp_path / "empty.txt"))
+    assert "is empty; expected a random secret" in err
+
+
+def test_a_short_secret_is_warned_about(tmp_path, capsys):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "short.txt").write_text("abc")
+    solution = _solution(tmp_path / "toy.ipynb")
+    out = tmp_path / "gradebook.csv"
+    assert main([str(tmp_path / "class"), "--assignment", str(solution), "--out", str(out),
+                 "--secret-file", str(tmp_path / "short.txt"), "--no-sandbox"]) == 0  # fmt: skip
+    assert "warning: the secret has 3 characters" in capsys.readouterr().err

@@ -25,6 +25,9 @@ from .runner import load_manifest
 from .sandbox import NO_SANDBOX_WARNING, bwrap_path
 from .score import Limits, add_extra_tests
 
+#: A secret shorter than this (32 hex digits: 128 bits) is warned about.
+MIN_SECRET = 32
+
 
 def main(argv=None):
     """Grade a class from the command line; 0 when done, 130 when stopped with Ctrl-C."""
@@ -115,7 +118,21 @@ def _main(argv):
     use_bwrap = False if args.no_sandbox else bwrap_path() is not None
     if not use_bwrap:
         print(NO_SANDBOX_WARNING, file=sys.stderr)
-    secret = args.secret_file.read_text().strip() if args.secret_file else None
+    if not args.out.parent.is_dir():
+        parser.error(f"--out: expected the gradebook's file in an existing folder; "
+                     f"{args.out.parent} does not exist")  # fmt: skip
+    secret = None
+    if args.secret_file:
+        try:
+            secret = args.secret_file.read_text().strip()
+        except OSError as e:
+            parser.error(f"--secret-file: cannot read {args.secret_file}: {e.strerror}")
+        if not secret:
+            parser.error(f"--secret-file: {args.secret_file} is empty; expected a random secret")
+        if len(secret) < MIN_SECRET:
+            print(f"warning: the secret has {len(secret)} characters; anyone can test guesses "
+                  "of it offline: use a random one of at least 128 bits (32 hex digits)",
+                  file=sys.stderr)  # fmt: skip
     start = time.monotonic()
     # The earlier gradebook is read once, before anything is written: its hand marks go into
     # every write, and its rows stay until their submissions are graded again.
