@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..cells.parity import best_unit_interval_accuracy, parity_by_hand
 from ..cells.validation import check_int
 from ..training import harness
 from ..training.model import SequenceModel
@@ -121,6 +122,20 @@ def accuracy_by_group(per_step, train_T=TRAIN_T, factor=FACTOR):
     per_step = np.asarray(per_step)
     return {name: float(per_step[first - 1 : last].mean())
             for name, (first, last) in length_groups(train_T, factor).items()}
+
+
+def by_hand(n=64, grid=6):
+    """C30 by hand, on held-out streams: the unit with a(1) = -1 at every step up to
+    ``FACTOR * TRAIN_T``, and the best one-unit rule with transitions in [0, 1] over ``n``
+    streams of ``TRAIN_T`` steps (a grid search, :func:`best_unit_interval_accuracy`).
+
+    Returns {"negative": accuracy, "unit_interval": accuracy, "unit_interval_setting": {...}}.
+    """
+    x, y = held_out_streams()
+    bits = x[..., 1].astype(np.int64)
+    negative = float(((parity_by_hand(bits) < 0) == y).mean())
+    best, setting = best_unit_interval_accuracy(bits[:TRAIN_T, :n], grid=grid)
+    return {"negative": negative, "unit_interval": best, "unit_interval_setting": setting}
 
 
 def untrained_accuracy(name, seed=0):
