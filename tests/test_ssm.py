@@ -7,7 +7,6 @@ import torch
 
 from lstm_lessons.cells.gradcheck import gradient_check
 from lstm_lessons.cells.parity import (
-    best_unit_interval_accuracy,
     linear_unit,
     parity,
     parity_by_hand,

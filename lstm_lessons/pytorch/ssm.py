@@ -97,7 +97,7 @@ class SelectiveSSM(nn.Module):
         return selective_ssm(x, self._params(x.dtype), self.negative)[2]
 
     def numpy_params(self):
-        """The parameters as float64 NumPy arrays, for :func:`lstm_lessons.cells.ssm.ssm_forward`."""
+        """The parameters as float64 arrays, for :func:`~lstm_lessons.cells.ssm.ssm_forward`."""
         return {name: p.detach().double().numpy().copy() for name, p in self.named_parameters()}
 
     def extra_repr(self):

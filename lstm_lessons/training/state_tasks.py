@@ -16,7 +16,15 @@ same seed gives the same data.
 import numpy as np
 
 from ..cells.validation import check_int
-from .tasks import _rng
+
+
+def _rng(rng):
+    # As tasks.py's (a private helper there, so not imported).
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng: expected an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
 def parity_stream(n, T, rng=0, dtype=np.float32, per_step=True, p_one=0.5):
@@ -40,7 +48,7 @@ def parity_stream(n, T, rng=0, dtype=np.float32, per_step=True, p_one=0.5):
 
 
 def length_groups(train_T, factor=4):
-    """Steps 1 .. factor * train_T in groups: {"inside": 1..train_T, "beyond": the rest, in doublings}.
+    """Steps 1 .. factor * train_T in groups: the training lengths, then doublings beyond.
 
     Returns a dict of name -> (first, last) step (1-based, inclusive): ``"1-T"``
     for the training lengths, then ``"T+1-2T"``, ``"2T+1-4T"``, ... up to
