@@ -39,8 +39,8 @@ bracketing: a tree of depth O(log T) instead of a chain of T steps. The forms:
   the real-domain forms above.
 
 The naive closed form :func:`cumprod_scan` (the formula above with plain ``cumprod`` and
-division) is the one that underflows: a*_t falls below float32's smallest number and b/a*
-becomes inf or nan.
+division) is the one that fails: a*_t underflows, b/a* overflows to inf, and h becomes inf
+or nan.
 
 Backward. With L a loss and dh_t = dL/dh_t its direct gradient, h_t reaches L directly and
 through h_{t+1} = a_{t+1} h_t + b_{t+1}, so the total gradient g_t = dL/dh_t (all paths) is
@@ -181,9 +181,10 @@ def chunked_scan(a, b, h0=None, chunk=64):
 def cumprod_scan(a, b, h0=None):
     """The closed form h_t = a*_t (h0 + sum_s b_s / a*_s) with a plain cumulative product.
 
-    Equal to the loop in exact arithmetic; in floating point a*_t underflows to 0 once
-    the product of many a < 1 falls below the smallest number (about 1e-45 in float32),
-    and b / a* becomes inf, then inf * 0 = nan. Shown as the thing not to do.
+    Equal to the loop in exact arithmetic; in floating point the product of many a < 1
+    underflows: once a*_s falls below |b_s| divided by the largest number (about 3.4e38 in
+    float32, so log a*_s below about -88), b_s / a*_s or the running sum of these terms
+    overflows to inf, and every later step of that channel is inf or nan (inf * 0, inf - inf). Shown as the thing not to do.
     """
     h0 = _check(a, b, h0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):

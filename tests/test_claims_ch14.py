@@ -1,0 +1,114 @@
+"""Chapter 14's claims. C26: gates that read only the input make the recurrence linear, so a scan
+computes it, equal to the loop; the naive closed form underflows in float32 where the log-space
+scan does not; the scan's cost is pinned by its operation counts and depth, and the torch forms'
+by their autograd graph. C27: the minimal cells fall behind the LSTM where the state must steer
+its own updates, match it elsewhere, and a second layer recovers the gap.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_lessons.cells import scan as S
+from lstm_lessons.cells.minimal import init_minimal_params, minimal_forward, minimal_step_forward
+from lstm_lessons.experiments import parallel_scan as E
+from lstm_lessons.pytorch import scan as P
+from lstm_lessons.pytorch.minimal import MinGRU
+
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_C26_the_minimal_cells_by_scan_equal_their_step_loop(cell):
+    rng = np.random.default_rng(7)
+    T, N, D, H = 257, 3, 2, 5  # not a power of two
+    params = init_minimal_params(cell, D, H, seed=7)
+    params["b"] = rng.standard_normal(params["b"].shape)
+    x, h0 = rng.standard_normal((T, N, D)), rng.standard_normal((N, H))
+    hs = minimal_forward(cell, x, h0, params)[0]
+    h = h0
+    for t in range(T):
+        h = minimal_step_forward(cell, x[t], h, params)
+        np.testing.assert_allclose(hs[t], h, rtol=0, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def underflow_rows():
+    return {row["T"]: row for row in E.underflow()}
+
+
+def test_C26_the_naive_cumulative_product_underflows_in_float32(underflow_rows):
+    a, b = E.underflow_inputs(max(E.UNDERFLOW["lengths"]))
+    a, b = a[:4096], b[:4096]  # beyond, a* underflows even in float64
+    # The cause: once a*_s is so small that b_s / a*_s, or the running sum of these terms,
+    # passes float32's largest number, that channel is inf or nan from then on.
+    big = float(np.finfo(np.float32).max)
+    terms = b / np.cumprod(a, axis=0)  # float64: no overflow here
+    over = (np.abs(terms) > big) | (np.abs(np.cumsum(terms, axis=0)) > big)
+    broken = np.maximum.accumulate(over, axis=0)
+    for T, row in underflow_rows.items():
+        if T <= 4096:
+            assert row["cumprod_nonfinite"] == pytest.approx(float(broken[:T].mean()), abs=1e-3)
+        if row["log_a_star_min"] > -math.log(big) + 5:
+            assert row["cumprod_nonfinite"] == 0.0 and row["cumprod_error"] < 1e-6
+    assert underflow_rows[1024]["cumprod_nonfinite"] == 0.0
+    assert underflow_rows[4096]["cumprod_nonfinite"] == pytest.approx(0.625, abs=0.01)
+    assert underflow_rows[16384]["cumprod_nonfinite"] == pytest.approx(0.906, abs=0.01)
+
+
+def test_C26_the_log_space_scan_survives_with_error_of_eps_times_log_a_star(underflow_rows):
+    for T, row in underflow_rows.items():
+        assert np.isfinite(row["log_error"])
+        assert row["loop_error"] < 4 * EPS32  # the loop itself is stable in float32
+        if T >= 1024:
+            ratio = row["log_error"] / (EPS32 * abs(row["log_a_star_min"]))
+            assert 0.8 < ratio < 2.5, (T, ratio)
+
+
+def test_C26_blelloch_does_about_seven_operations_per_step_at_logarithmic_depth():
+    table = {row["T"]: row for row in E.operation_table()}
+    row = table[4096]
+    assert (row["loop_ops"], row["loop_depth"]) == (8192, 4096)
+    assert (row["blelloch_ops"], row["blelloch_depth"]) == (28667, 25)
+    assert row["hillis_steele_ops"] == 135173 and row["hillis_steele_depth"] == 13
+    for T, row in table.items():
+        assert row["blelloch_ops"] == 2 * T + 5 * (T - 1)  # powers of two: T - 1 pairs in all
+        assert row["blelloch_depth"] == 2 * int(math.log2(T)) + 1
+        assert row["hillis_steele_ops"] > 3 * T * (math.log2(T) - 1)
+
+
+def test_C26_the_torch_scan_and_loop_are_one_autograd_node_equal_to_autograd_through_the_loop():
+    rng = np.random.default_rng(3)
+    a, b, h0 = (torch.tensor(v, requires_grad=True) for v in
+                (rng.uniform(-1, 1, (40, 2, 3)), rng.standard_normal((40, 2, 3)),
+                 rng.standard_normal((2, 3))))
+    dh = torch.tensor(rng.standard_normal((40, 2, 3)))
+    h, steps = h0, []
+    for t in range(40):  # autograd through the loop: a node per operation per step
+        h = a[t] * h + b[t]
+        steps.append(h)
+    naive = torch.stack(steps)
+    want = torch.autograd.grad(naive, (a, b, h0), dh)
+    nodes = 0
+    stack, seen = [naive.grad_fn], set()
+    while stack:
+        f = stack.pop()
+        if f is None or f in seen:
+            continue
+        seen.add(f)
+        nodes += 1
+        stack.extend(g for g, _ in f.next_functions)
+    assert nodes > 2 * 40  # the naive graph grows with T
+    for form in (P.linear_scan, P.loop_scan):
+        out = form(a, b, h0)
+        assert {type(g).__name__ for g, _ in out.grad_fn.next_functions} == {"AccumulateGrad"}
+        for got, exp in zip(torch.autograd.grad(out, (a, b, h0), dh), want, strict=True):
+            torch.testing.assert_close(got, exp, rtol=0, atol=1e-12)
+
+
+def test_C26_mingru_trains_through_the_scan_with_the_reverse_scan_backward():
+    layer = MinGRU(2, 4).double()
+    out, _ = layer(torch.randn(16, 3, 2, dtype=torch.float64))
+    assert type(out.grad_fn).__name__ == "_LinearScanBackward"
