@@ -1,4 +1,4 @@
-"""minGRU and minLSTM: the scan equals the step loop, the backward checks, the torch layers agree."""
+"""minGRU and minLSTM: the scan equals the step loop, the backward checks, torch agrees."""
 
 import numpy as np
 import pytest

@@ -52,7 +52,8 @@ with kappa = 1 (kappa = 2 when negative), and, with s = f + i,
     \text{minLSTM:}\quad \mathrm{d}f = \tfrac{i}{s^2}(\mathrm{d}a - \mathrm{d}b \odot g), \quad
         \mathrm{d}i = \tfrac{f}{s^2}(\mathrm{d}b \odot g - \mathrm{d}a), \quad
         \mathrm{d}g = \mathrm{d}b \odot i', \quad
-        \mathrm{d}a^{f} = \mathrm{d}f \odot f(1 - f), \quad \mathrm{d}a^{i} = \mathrm{d}i \odot i(1 - i);
+        \mathrm{d}a^{f} = \mathrm{d}f \odot f(1 - f), \quad
+        \mathrm{d}a^{i} = \mathrm{d}i \odot i(1 - i);
 
 dW_x = x^T da^x, db = sum of da^x, dx = da^x W_x^T over the stacked blocks da^x.
 """

@@ -184,7 +184,8 @@ def cumprod_scan(a, b, h0=None):
     Equal to the loop in exact arithmetic; in floating point the product of many a < 1
     underflows: once a*_s falls below |b_s| divided by the largest number (about 3.4e38 in
     float32, so log a*_s below about -88), b_s / a*_s or the running sum of these terms
-    overflows to inf, and every later step of that channel is inf or nan (inf * 0, inf - inf). Shown as the thing not to do.
+    overflows to inf, and every later step of that channel is inf or nan (inf * 0,
+    inf - inf). Shown as the thing not to do.
     """
     h0 = _check(a, b, h0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):

@@ -1,22 +1,25 @@
-"""Chapter 14's experiments: the scan's numerics and cost (C26), and what the minimal cells lose (C27).
+"""Chapter 14's experiments: the scan's numerics and cost (C26), what the minimal cells lose (C27).
 
 Shapes: T steps, N batch, H hidden size.
 
 Inside:
 
-- :func:`underflow`: the naive closed form (a plain cumulative product, then a division)
-  against the log-space scan and the loop, in float32, as T grows: the product of many
-  a < 1 underflows, and the closed form returns inf or nan where the log-space scan does not.
+- :func:`underflow` (inputs from :func:`underflow_inputs`): the naive closed form (a plain
+  cumulative product, then a division) against the log-space scan and the loop, in float32,
+  as T grows: the product of many a < 1 underflows, and the closed form returns inf or nan
+  where the log-space scan does not.
 - :func:`operation_table`: the work and depth of the loop, Blelloch's scan and the
   Hillis-Steele scan from :func:`lstm_lessons.cells.scan.operation_counts`.
 - :func:`marked_value`: the tasks of C27. A stream of values with two to four marked steps;
   the target is the value at the FIRST mark (whether to write depends on whether something
   is stored already: on the state) or at the LAST mark (a gate that opens on each mark,
   reading the input only, suffices).
+- :func:`task_fn`: a task of C27 by name ("first", "last", or the adding problem).
 - :func:`rule_errors`: the controls: the trivial predictor (0, the mean) and the best simple
   rules (the value at the last mark, the mean of the marked values) on each task.
-- :func:`train_cells`: the LSTM, minGRU and minLSTM, one and two layers, several seeds,
-  trained on one task by the harness; the held-out error of each run.
+- :func:`train_one`, :func:`train_cells`: the LSTM, minGRU and minLSTM, one and two layers,
+  several seeds, seeded and tested by the harness; the held-out error of each run and of the
+  same network untrained (:func:`held_out_error`).
 - :func:`save_results`, :func:`load_results`: the precomputed sweep
   (``scripts/ch14_minimal_cells.py`` writes ``data/ch14_minimal_cells.json``).
 """
@@ -145,7 +148,7 @@ def rule_errors(name, T=SWEEP["T"]):
     return out
 
 
-def test_error(model, name, T=SWEEP["T"]):
+def held_out_error(model, name, T=SWEEP["T"]):
     """Held-out MSE of a trained model on task ``name``."""
     x, y = harness.held_out(task_fn(name, T, N_TEST))
     with torch.no_grad():
@@ -163,8 +166,8 @@ def train_one(name, cell, layers, seed, T=SWEEP["T"], hidden_size=SWEEP["hidden_
     # cells lacks; the same recipe (seeded model, harness batches, held-out data) by hand.
     train(model, harness.batches(task_fn(name, T, batch), seed), steps, loss="mse", lr=lr,
           seed=seed, progress=False)
-    return {"test_mse": test_error(model, name, T),
-            "untrained_mse": test_error(untrained, name, T)}
+    return {"test_mse": held_out_error(model, name, T),
+            "untrained_mse": held_out_error(untrained, name, T)}
 
 
 def train_cells(layers=SWEEP["layers"], cells=CELLS, seeds=SWEEP["seeds"], **kwargs):
