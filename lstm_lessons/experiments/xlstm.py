@@ -95,6 +95,7 @@ def overflow(T=200, H=8, D=4, forget_bias=1.0, seed=0):
 
 
 def chance(n_symbols=RELEVANCE["n_symbols"]):
+    """The accuracy of guessing a symbol: 1 / K."""
     return 1.0 / n_symbols
 
 
@@ -208,6 +209,7 @@ def recall_sizes(d, D=None):
 
 
 def recall_data(pairs, n=N_TEST, seed=harness.HELD_OUT_SEED):
+    """Associative recall at the chapter's sizes: x (pairs + 1, n, D), y (n,)."""
     c = RECALL
     return associative_recall(n, pairs, c["n_keys"], c["n_values"], rng=seed)
 
@@ -234,6 +236,7 @@ def train_recall(cell, hidden_size, pairs, seed, steps=None):
 
 
 def load_results(path=RESULTS_FILE):
+    """The runs that ``scripts/ch15_xlstm.py`` stored, as a dict (per-seed held-out accuracies)."""
     return json.loads(Path(path).read_text())
 
 

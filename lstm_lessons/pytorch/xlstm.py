@@ -4,8 +4,9 @@ Shapes: input x (T, N, D), time-major; output (T, N, H), as ``torch.nn.LSTM``
 with ``batch_first=False``. The parameters are the NumPy cells' own, in their
 layout (:mod:`lstm_lessons.cells.slstm`: ``W_x`` (D, 4H), ``R`` (H, 4H), ``b``
 (4H,), gates z, i, f, o; :mod:`lstm_lessons.cells.mlstm`: ``W`` (D, 4H + 2),
-``b`` (4H + 2,), columns q, k, v, o, i, f), so that :meth:`numpy_params` hands
-them to the NumPy cells unchanged, and the tests hold the two equal in float64.
+``b`` (4H + 2,), columns q, k, v, o, i, f), so that each layer's ``numpy_params()``
+hands them to the NumPy cells unchanged (and ``load_numpy(params)`` takes them back), and
+the tests hold the two equal in float64.
 Autograd does the backward pass; the states start at zero.
 
 The :class:`MLSTM` runs its parallel form by default (``form="parallel"``: the
