@@ -7,12 +7,18 @@ trains, on held-out data from the harness's seeds,
    ``xlstm.RELEVANCE``;
 2. ``recall``: on associative recall with each number of pairs (C29), the mLSTM of head size
    ``RECALL["head_size"]`` and the LSTMs matched to it by state size and by parameter count;
-3. ``head_sizes``: the mLSTM of each head size at the largest number of pairs.
+3. ``head_sizes``: the mLSTM of each head size at the largest number of pairs;
+4. ``long``: both comparisons again with ``xlstm.LONG_STEPS`` training steps (the relevance
+   task, and recall with 4 pairs for the LSTM matched by state), to see whether more training
+   closes the gaps.
+
+``python scripts/ch15_xlstm.py long`` runs stage 4 only and keeps the rest of the file.
 
 The chapter reads the file; ``tests/test_claims_ch15.py`` re-runs a slice and compares.
 """
 
 import json
+import sys
 import time
 
 import torch
@@ -51,5 +57,27 @@ def main():
     print(f"wrote {xlstm.RESULTS_FILE} in {time.time() - start:.0f} s")
 
 
+def long():
+    start = time.time()
+    out = xlstm.load_results()
+    rel, rec = xlstm.RELEVANCE, xlstm.RECALL
+    steps = xlstm.LONG_STEPS
+    out["long_steps"] = steps
+    out["relevance_long"] = {}
+    for cell in ("lstm", "slstm"):
+        out["relevance_long"][cell] = [
+            xlstm.train_relevance(cell, s, steps=steps) for s in rel["seeds"]
+        ]
+        print(cell, out["relevance_long"][cell], f"{time.time() - start:.0f} s", flush=True)
+    by_state, _ = xlstm.recall_sizes(rec["head_size"])
+    out["recall_long"] = {
+        f"lstm_h{by_state}": {
+            "4": [xlstm.train_recall("lstm", by_state, 4, s, steps=steps) for s in rec["seeds"]]
+        }
+    }
+    print(out["recall_long"], f"{time.time() - start:.0f} s", flush=True)
+    xlstm.RESULTS_FILE.write_text(json.dumps(out, indent=1) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    long() if sys.argv[1:] == ["long"] else main()

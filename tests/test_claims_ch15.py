@@ -41,6 +41,11 @@ def test_C28_controls_of_the_most_relevant_item_task():
     assert accuracy == pytest.approx(0.619, abs=1e-9)
 
 
+def test_C28_untrained_networks_guess():
+    scores = [xlstm.untrained_relevance(cell, s) for cell in ("lstm", "slstm") for s in (0, 1, 2)]
+    assert scores == pytest.approx([0.1155, 0.134, 0.107, 0.132, 0.1185, 0.141], abs=0.005)
+
+
 def test_C28_an_exponential_input_gate_keeps_the_most_relevant_item_by_hand():
     """exp(beta r) weights: the larger beta, the more decisively a more relevant item wins."""
     scores = {beta: xlstm.hand_set_accuracy(beta) for beta in (1, 10, 100)}
@@ -93,6 +98,13 @@ def test_C29_the_mlstm_recalls_where_the_lstms_do_not(results):
             assert min(mlstm) > max(rec[lstm][pairs]) + 0.2, (pairs, lstm)
             # the LSTMs do little better than the rule that ignores the query
             assert abs(np.mean(rec[lstm][pairs]) - majority) < 0.03, (pairs, lstm)
+
+
+def test_C29_untrained_networks_guess():
+    scores = [
+        xlstm.untrained_recall(c, H, 8, 0) for c, H in (("mlstm", 8), ("lstm", 36), ("lstm", 7))
+    ]
+    assert scores == pytest.approx([0.1325, 0.1185, 0.124], abs=0.005)
 
 
 def test_C29_recall_grows_with_the_head_size(results):

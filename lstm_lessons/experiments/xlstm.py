@@ -17,12 +17,13 @@ Inside:
   with weights set by hand (input gate exp(beta r), forget gate 1, no recurrent
   weights), whose c / n is the softmax over time of beta r: it keeps the most
   relevant item without comparing it with anything stored.
-- :func:`train_relevance`: the LSTM and the sLSTM trained on the task, several seeds.
+- :func:`train_relevance`: the LSTM and the sLSTM trained on the task, several seeds, and
+  :func:`untrained_relevance`, the same networks untrained.
 - Associative recall (:func:`lstm_lessons.training.recall_tasks.associative_recall`):
   :func:`recall_sizes` (the LSTMs matched to an mLSTM of head size d: by state size,
   2H = d^2 + d, the numbers in C and n; and by parameter count of the recurrent layer),
-  :func:`majority_value_accuracy` (the best rule that ignores the query), and
-  :func:`train_recall`.
+  :func:`majority_value_accuracy` (the best rule that ignores the query),
+  :func:`train_recall` and :func:`untrained_recall`.
 
 Every run is seeded by the harness (:mod:`lstm_lessons.training.harness`) and scored
 on held-out data; ``scripts/ch15_xlstm.py`` stores the trained runs in
@@ -51,6 +52,8 @@ RECALL = dict(
 )  # fmt: skip
 #: The thresholds the threshold rule tries.
 THRESHOLDS = np.linspace(0.0, 0.99, 100)
+#: The longer training of the check that the comparisons are not only about speed of learning.
+LONG_STEPS = 3000
 #: Held-out batch size for every score.
 N_TEST = 2000
 
@@ -184,6 +187,13 @@ def train_relevance(cell, seed, steps=None):
     return _score(model, *relevance_data())
 
 
+def untrained_relevance(cell, seed):
+    """The control: the same network as :func:`train_relevance`, untrained; held-out accuracy."""
+    c = RELEVANCE
+    model = _model(cell, c["n_symbols"] + 1, c["hidden_size"], c["n_symbols"], seed)
+    return _score(model, *relevance_data())
+
+
 def lstm_parameters(D, H):
     """Parameters of an LSTM layer: 4H (D + H + 1) (one bias per gate)."""
     return 4 * H * (D + H + 1)
@@ -235,6 +245,13 @@ def train_recall(cell, hidden_size, pairs, seed, steps=None):
     return _score(model, *recall_data(pairs))
 
 
+def untrained_recall(cell, hidden_size, pairs, seed):
+    """The control: the same network as :func:`train_recall`, untrained; held-out accuracy."""
+    c = RECALL
+    model = _model(cell, c["n_keys"] + c["n_values"] + 1, hidden_size, c["n_values"], seed)
+    return _score(model, *recall_data(pairs))
+
+
 def load_results(path=RESULTS_FILE):
     """The runs that ``scripts/ch15_xlstm.py`` stored, as a dict (per-seed held-out accuracies)."""
     return json.loads(Path(path).read_text())
@@ -247,6 +264,7 @@ def spread(values):
 
 
 __all__ = [
+    "LONG_STEPS",
     "N_TEST",
     "RECALL",
     "RELEVANCE",
@@ -268,4 +286,6 @@ __all__ = [
     "threshold_rule",
     "train_recall",
     "train_relevance",
+    "untrained_recall",
+    "untrained_relevance",
 ]
