@@ -96,6 +96,26 @@ def test_C31_the_selective_ssm_is_a_gated_linear_recurrence():
     assert a[0].min() > 1 - 1e-8 and a[1].max() < 1e-10
 
 
+def test_C31_the_lstm_flips_its_state_with_a_forget_gate_in_0_1(retrained, stored):
+    """The effective transition (slope of the state after a step on the state before it) of
+    the LSTM's most selective unit is negative at a 1 (-0.38 to -1.12 over the stored seeds)
+    and positive at a 0 (0.85 to 1.24), while its forget gate stays in (0, 1); the SSM's is its
+    a_t, the input being one-hot."""
+    slope = retrained["lstm"]["events"]["state_slope"]
+    assert slope["at_one"] == pytest.approx(stored["lstm"][0]["events"]["state_slope"]["at_one"],
+                                            abs=0.02)
+    assert slope["at_one"] <= -0.9 and slope["at_zero"] >= 0.9
+    for row in stored["lstm"]:
+        assert row["events"]["state_slope"]["at_one"] <= -0.3
+        assert row["events"]["state_slope"]["at_zero"] >= 0.8
+        assert 0.0 < row["events"]["most_selective"]["at_one"] < 0.15
+    for name in ("ssm", "ssm_negative"):
+        events = retrained[name]["events"]
+        for key in ("at_one", "at_zero"):
+            assert events["state_slope"][key] == pytest.approx(events["most_selective"][key],
+                                                               abs=1e-9)
+
+
 def test_C31_trained_transitions_flip_or_forget_at_the_ones(retrained, stored):
     for name, bounds in {
         "ssm_negative": ((-1.0, -0.95), (0.9, 1.0)),  # flips on a 1, keeps on a 0

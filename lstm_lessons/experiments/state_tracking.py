@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from ..cells.parity import best_unit_interval_accuracy, parity_by_hand
+from ..cells.ssm import ssm_forward
 from ..cells.validation import check_int
 from ..training import harness
 from ..training.model import SequenceModel
@@ -181,35 +182,50 @@ def events_summary(model, x):
     """The gate that does most of the choosing, at the events (a 1) and between them (a 0).
 
     For the SSM, the transition a_t of each (channel, state); for the LSTM, the
-    forget gate f_t of each unit. Returns the mean at a 1 and at a 0 of the one that
-    differs most between the two ("most_selective"), and the means of all of them.
+    forget gate f_t of each unit (:func:`gates_and_states`). Returns the mean at a 1
+    and at a 0 of the one that differs most between the two ("most_selective"), with
+    its effective transition ("state_slope": the least-squares slope of its state after
+    the step on its state before it, over the streams; near -1 where the state flips,
+    near 0 where it is erased, near 1 where it is kept), and the means of all of them.
+    For the SSM the slope is a_t itself, the input being one-hot; for the LSTM it is what
+    the forget gate, the input gate and the candidate, which all read h_{t-1}, do together.
     """
-    values = (lstm_forget_at_unit_events(model, x) if model.cell == "lstm"
-              else ssm_transitions_at_unit_events(model, x))
-    at_one, at_zero = values[1], values[0]
+    gates, states = gates_and_states(model, x)  # (T, N, K), (T + 1, N, K)
+    bits = x[..., 1] > 0.5  # (T, N)
+    at_one, at_zero = gates[bits].mean(axis=0), gates[~bits].mean(axis=0)  # (K,)
     k = int(np.argmax(np.abs(at_one - at_zero)))
+    before, after = states[:-1, :, k], states[1:, :, k]  # (T, N)
     return {
         "most_selective": {"at_one": float(at_one[k]), "at_zero": float(at_zero[k])},
+        "state_slope": {"at_one": _slope(before[bits], after[bits]),
+                        "at_zero": _slope(before[~bits], after[~bits])},
         "at_one": at_one.tolist(),
         "at_zero": at_zero.tolist(),
     }
 
 
-def ssm_transitions_at_unit_events(model, x):
-    """Mean a_t of each (channel, state) of a trained SSM at a 1 and at a 0: {1: (H*S,), 0: ...}."""
+def _slope(before, after):
+    """The least-squares slope of ``after`` on ``before`` (with an intercept)."""
+    before = before - before.mean()
+    return float(np.dot(before, after - after.mean()) / np.dot(before, before))
+
+
+def gates_and_states(model, x):
+    """The gate that keeps or forgets, and the state it acts on, of a trained one-layer model.
+
+    For the selective SSM, its transitions a_t (T, N, K) and states h_t (T + 1, N, K) with
+    h_0 at index 0, K = H * S, from the NumPy cell run on the trained weights in float64;
+    for the LSTM, its forget gate f_t (T, N, H) and cell state c_t (T + 1, N, H).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    T, N, _ = x.shape
+    if model.cell == "lstm":
+        _, _, cache = model.run_numpy(x)
+        return cache.gate("f"), np.asarray(cache.c)
     if model.cell != "ssm" or model.layers != 1:
-        raise ValueError(f"model: expected a one-layer selective SSM, got {model.name!r}")
-    with torch.no_grad():
-        a = model.rnn.layers[0].transitions(torch.as_tensor(x)).numpy()  # (T, N, H, S)
-    bits = x[..., 1] > 0.5  # (T, N)
-    return {1: a[bits].mean(axis=0).ravel(), 0: a[~bits].mean(axis=0).ravel()}
-
-
-def lstm_forget_at_unit_events(model, x):
-    """Mean f_t of each unit of a trained LSTM at a 1 and at a 0: {1: (H,), 0: (H,)}."""
-    if model.cell != "lstm":
-        raise ValueError(f"model: expected the LSTM, got {model.name!r}")
-    _, _, cache = model.run_numpy(x)
-    f = cache.gate("f")  # (T, N, H)
-    bits = x[..., 1] > 0.5
-    return {1: f[bits].mean(axis=0), 0: f[~bits].mean(axis=0)}
+        raise ValueError(f"model: expected the LSTM or a one-layer selective SSM, got "
+                         f"{getattr(model, 'name', model.cell)!r}")
+    layer = model.rnn.layers[0]
+    H, S = layer.hidden_size, layer.state_size
+    _, cache = ssm_forward(x, np.zeros((N, H, S)), layer.numpy_params(), layer.negative)
+    return cache.a.reshape(T, N, H * S), cache.h.reshape(T + 1, N, H * S)
