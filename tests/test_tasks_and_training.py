@@ -190,3 +190,14 @@ def test_a_model_stacks_layers_and_refuses_options_it_cannot_take():
         SequenceModel(3, 5, 1, cell="lstm", cell_options={"k": 1})
     with pytest.raises(ValueError, match="numpy_params: expected one layer"):
         two.numpy_params()
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm", "slstm", "mlstm", "ssm"])
+def test_a_later_cell_trains_through_the_harness(cell):
+    from lstm_lessons.training import harness, tasks
+
+    task = lambda rng: tasks.adding_problem(8, 6, rng=rng)  # noqa: E731
+    fitted = harness.fit(task, 2, seed=0, input_size=2, hidden_size=4, output_size=1,
+                         cell=cell, layers=2)  # fmt: skip
+    assert fitted.model.rnn.input_size == 2 and len(fitted.model.rnn.layers) == 2
+    assert len(fitted.history.loss) == 2 and all(np.isfinite(fitted.history.loss))

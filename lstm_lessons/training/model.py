@@ -42,7 +42,7 @@ class Stack(nn.Module):
 
     def __init__(self, layer, input_size, hidden_size, layers, options):
         super().__init__()
-        self.hidden_size = hidden_size
+        self.input_size, self.hidden_size = input_size, hidden_size
         self.layers = nn.ModuleList(
             layer(input_size if k == 0 else hidden_size, hidden_size, **options)
             for k in range(layers)
