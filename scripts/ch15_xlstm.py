@@ -9,8 +9,8 @@ trains, on held-out data from the harness's seeds,
    ``RECALL["head_size"]`` and the LSTMs matched to it by state size and by parameter count;
 3. ``head_sizes``: the mLSTM of each head size at the largest number of pairs;
 4. ``long``: both comparisons again with ``xlstm.LONG_STEPS`` training steps (the relevance
-   task, and recall with 4 pairs for the LSTM matched by state), to see whether more training
-   closes the gaps.
+   task; recall with ``LONG_PAIRS`` pairs for the mLSTM and the LSTM matched by state), to see
+   whether more training closes the gaps.
 
 ``python scripts/ch15_xlstm.py long`` runs stage 4 only and keeps the rest of the file.
 
@@ -26,6 +26,8 @@ import torch
 from lstm_lessons.experiments import xlstm
 
 torch.set_num_threads(1)
+#: The numbers of pairs of stage 4's recall runs.
+LONG_PAIRS = (4, 8)
 
 
 def main():
@@ -58,24 +60,29 @@ def main():
 
 
 def long():
+    """Stage 4; entries already in the file are kept, so an interrupted run can go on."""
     start = time.time()
     out = xlstm.load_results()
     rel, rec = xlstm.RELEVANCE, xlstm.RECALL
     steps = xlstm.LONG_STEPS
     out["long_steps"] = steps
-    out["relevance_long"] = {}
+    relevance = out.setdefault("relevance_long", {})
     for cell in ("lstm", "slstm"):
-        out["relevance_long"][cell] = [
-            xlstm.train_relevance(cell, s, steps=steps) for s in rel["seeds"]
-        ]
-        print(cell, out["relevance_long"][cell], f"{time.time() - start:.0f} s", flush=True)
-    by_state, _ = xlstm.recall_sizes(rec["head_size"])
-    out["recall_long"] = {
-        f"lstm_h{by_state}": {
-            "4": [xlstm.train_recall("lstm", by_state, 4, s, steps=steps) for s in rec["seeds"]]
-        }
-    }
-    print(out["recall_long"], f"{time.time() - start:.0f} s", flush=True)
+        if cell not in relevance:
+            relevance[cell] = [xlstm.train_relevance(cell, s, steps=steps) for s in rel["seeds"]]
+        print(cell, relevance[cell], f"{time.time() - start:.0f} s", flush=True)
+    d = rec["head_size"]
+    by_state, _ = xlstm.recall_sizes(d)
+    recall = out.setdefault("recall_long", {})
+    for pairs in LONG_PAIRS:
+        for name, cell, H in ((f"lstm_h{by_state}", "lstm", by_state), (f"mlstm_d{d}", "mlstm", d)):
+            runs = recall.setdefault(name, {})
+            if str(pairs) not in runs:
+                runs[str(pairs)] = [
+                    xlstm.train_recall(cell, H, pairs, s, steps=steps) for s in rec["seeds"]
+                ]
+                xlstm.RESULTS_FILE.write_text(json.dumps(out, indent=1) + "\n")
+            print(pairs, name, runs[str(pairs)], f"{time.time() - start:.0f} s", flush=True)
     xlstm.RESULTS_FILE.write_text(json.dumps(out, indent=1) + "\n")
 
 
