@@ -165,3 +165,9 @@ def test_errors_say_what_was_expected():
         MLSTM(4, 5, form="fast")
     with pytest.raises(TypeError, match="stabilise: expected True or False"):
         MLSTM(4, 5, stabilise="yes")
+    with pytest.raises(
+        ValueError, match=r"params: expected a dict with keys \['W', 'b'\], got \['W'\]"
+    ):
+        MLSTM(4, 5).load_numpy({"W": np.zeros((4, 22))})
+    with pytest.raises(ValueError, match=r"params\['R'\]: expected shape \(5, 20\), got \(4, 20\)"):
+        SLSTM(4, 5).load_numpy({**init_slstm_params(4, 5), "R": np.zeros((4, 20))})

@@ -70,7 +70,11 @@ class _XLSTMLayer(nn.Module):
         return {name: p.detach().double().numpy().copy() for name, p in self.named_parameters()}
 
     def load_numpy(self, params):
-        """Copy NumPy parameters (the NumPy cell's layout) into this layer."""
+        """Copy NumPy parameters (the NumPy cell's layout) into this layer; returns the layer."""
+        names = sorted(name for name, _ in self.named_parameters())
+        if not isinstance(params, dict) or sorted(params) != names:
+            got = sorted(params) if isinstance(params, dict) else type(params).__name__
+            raise ValueError(f"params: expected a dict with keys {names}, got {got}")
         with torch.no_grad():
             for name, p in self.named_parameters():
                 value = torch.as_tensor(np.asarray(params[name]), dtype=p.dtype)
