@@ -9,6 +9,8 @@ import pytest
 
 from lstm_lessons.cells.parity import best_unit_interval_accuracy, linear_unit
 from lstm_lessons.homework.checks import CheckFailed
+from lstm_lessons.homework.given import GIVEN_KEY, given_values
+from lstm_lessons.homework.runner import load_public_manifest
 from lstm_lessons.homework.sets.state_tracking import (
     check_best_interval_accuracy,
     check_parity_unit,
@@ -255,3 +257,12 @@ def test_a_docstring_that_names_the_transition_is_not_refused_in_the_sandbox():
         source.replace("e = np.exp(dt[..., None] * A)", "e = reference(dt, A)"),
     ]
     assert "not checked" in failure(check_transition, fn)
+
+
+def test_the_set_ships_its_given_cell():
+    manifest = load_public_manifest("ch16_state_tracking")
+    assert {"bits", "grid"} <= set(manifest[GIVEN_KEY]["names"])
+    values = given_values(manifest, secret="some secret")
+    bits, grid = given()
+    assert values["grid"] == grid and values["bits"].shape == bits.shape
+    assert not np.array_equal(values["bits"], bits)  # re-seeded

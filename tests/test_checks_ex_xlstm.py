@@ -10,6 +10,8 @@ import pytest
 import lstm_lessons as ll
 from lstm_lessons.cells.slstm import init_slstm_params
 from lstm_lessons.homework.checks import CheckFailed
+from lstm_lessons.homework.given import GIVEN_KEY, given_values
+from lstm_lessons.homework.runner import load_public_manifest
 from lstm_lessons.homework.sets.xlstm import (
     STEP_CASES,
     check_first_overflow,
@@ -166,3 +168,18 @@ def test_first_overflow_is_recomputed_from_the_given_data():
                                             init_slstm_params(3, 8, seed=3, dtype=np.float32))
     failure(check_first_overflow, first_overflow_of(x, params), other_x,
             init_slstm_params(3, 8, seed=3, dtype=np.float32))
+
+
+def test_the_set_ships_its_given_cell_and_every_reseeding_overflows():
+    """The grader re-seeds the given cell per submission: each draw must still overflow."""
+    manifest = load_public_manifest("ch15_xlstm")
+    assert {"x", "params"} <= set(manifest[GIVEN_KEY]["names"])
+    steps = set()
+    for secret in range(20):
+        values = given_values(manifest, secret=f"secret-{secret}")
+        assert values["x"].dtype == np.float32
+        step = first_overflow_of(values["x"], values["params"])
+        assert step is not None and 0 < step < len(values["x"])
+        steps.add(step)
+        assert "passed" in check_first_overflow(step, values["x"], values["params"])
+    assert len(steps) > 3  # a number copied from the published solution is usually wrong
