@@ -92,8 +92,9 @@ def test_the_torch_forms_equal_numpy_and_pass_gradcheck(T):
         got = torch.autograd.grad(h, (ta, tb, th), torch.tensor(dh))
         for g, want in zip(got, grads, strict=True):
             np.testing.assert_allclose(g.numpy(), want, rtol=0, atol=1e-12)
-        assert torch.autograd.gradcheck(form, (ta, tb, th))
-        assert torch.autograd.gradcheck(lambda a_, b_, f=form: f(a_, b_), (ta, tb))
+        if T <= 17:  # gradcheck's cost grows as T^2; the equality above covers longer T
+            assert torch.autograd.gradcheck(form, (ta, tb, th))
+            assert torch.autograd.gradcheck(lambda a_, b_, f=form: f(a_, b_), (ta, tb))
 
 
 def test_the_torch_scan_is_one_autograd_node_with_the_hand_written_backward():
