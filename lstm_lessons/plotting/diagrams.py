@@ -291,6 +291,11 @@ class _Canvas:
             self.label((x0 + 0.15, y1 - 0.3), text, ha="left", fontsize=10, color="#666666")
 
 
+#: The canvas under its public name, for the drawings of other modules
+#: (:mod:`lstm_lessons.plotting.later_diagrams`).
+Canvas = _Canvas
+
+
 def draw_lstm_cell(highlight=(), ax=None, variant="standard"):
     """The LSTM cell at step t; ``highlight`` names parts from :func:`part_names`.
 
