@@ -55,6 +55,9 @@ def test_the_given_cells_are_those_that_make_the_checked_data():
         ("ch04_forget_gate", {"seed", "x", "H"}),
         ("ch05_input_gate", {"params", "x", "h0", "c0"}),
         ("ch07_output_gate", {"params", "x", "h_prev", "c_prev", "dh"}),
+        ("ch14_parallel_scans", {"a", "b"}),
+        ("ch15_xlstm", {"x", "params"}),
+        ("ch16_state_tracking", {"bits", "grid"}),
     ],
 )
 def test_every_set_that_checks_given_data_ships_its_given_cells(assignment, names):
