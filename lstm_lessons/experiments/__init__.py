@@ -14,6 +14,9 @@
     11 Which parts matter? An ablation      ablation
     12 The gates at work                    regimes, motifs, char_language
     13 The LSTM in context                  in_context
+    14 Gates that read only the input       parallel_scan
+    15 xLSTM                                xlstm
+    16 What the recurrence buys             state_tracking
 
 Each module trains and measures with the layers below it (cells, pytorch,
 training) and returns plain results that the chapter plots and the tests pin.
