@@ -75,6 +75,7 @@ def test_each_highlight_colours_its_part_and_greys_the_others(kind):
     for name in parts:
         lit = _colours(DRAW[kind](highlight=(name,)))
         own = to_hex(later._PARTS[kind][name])
+        assert own not in (diagrams.GREY, to_hex(diagrams.INK))
         assert own in lit[name], f"{name} is not drawn in its colour {own}"
         for gid in plain:
             if gid in (name, "frame", None):
@@ -187,6 +188,9 @@ def test_mingru_is_the_gru_without_what_the_comparison_crosses_out():
             w.target in ("z_t", CANDIDATE)} == {"x_t"}
     assert mingru.inputs_of("h_t") == sorted([f"z_t*{CANDIDATE}", "(1-z_t)*h_{t-1}"])
     # each cross sits on what it names, and the comparison draws exactly those crosses
+    assert later.MINGRU_REMOVED == {"h_{t-1} into the gates": ("h_{t-1}", "[h_{t-1},x_t]"),
+                                    "reset gate": "r_t", "h_{t-1} into the candidate": "m_t",
+                                    "tanh": "n_t"}
     marks = later.removed_marks()
     for mark, where in later.MINGRU_REMOVED.items():
         if isinstance(where, tuple):
@@ -276,15 +280,20 @@ def test_each_box_shows_its_operation_and_each_signal_its_symbol(diagram):
 # The mLSTM memory: the heat maps are the package's step.
 
 
-def test_the_mlstm_memory_shows_the_package_step_and_its_two_equations():
+@pytest.mark.parametrize("T,gate_below_one", [(3, "f'_t"), (4, "i'_t")])
+def test_the_mlstm_memory_shows_the_package_step_and_its_two_equations(T, gate_below_one):
+    """The max of the stabiliser sets one of the two gates to 1: T = 3 draws f'_t < 1,
+    T = 4 draws i'_t < 1, so that a drawing that drops either gate fails one of them."""
     H, seed = 4, 0
-    values = later.mlstm_memory_example(H=H, seed=seed)
+    values = later.mlstm_memory_example(H=H, T=T, seed=seed)
+    other = ({"f'_t", "i'_t"} - {gate_below_one}).pop()
+    assert values[gate_below_one] < 0.9 and values[other] == 1.0
     params = {k: 2.0 * v for k, v in init_mlstm_params(3, H, seed=seed).items()}
-    x = np.random.default_rng(seed).normal(size=(3, 1, 3))
+    x = np.random.default_rng(seed).normal(size=(T, 1, 3))
     hs, cache = mlstm_forward(x, params)
-    np.testing.assert_array_equal(values["C_t"], cache.C[3, 0])
-    np.testing.assert_array_equal(values["C_{t-1}"], cache.C[2, 0])
-    np.testing.assert_array_equal(values["h_t"], hs[2, 0])
+    np.testing.assert_array_equal(values["C_t"], cache.C[T, 0])
+    np.testing.assert_array_equal(values["C_{t-1}"], cache.C[T - 1, 0])
+    np.testing.assert_array_equal(values["h_t"], hs[T - 1, 0])
     # the write and the read, as drawn, give the cell's C_t and h_t
     np.testing.assert_allclose(values["f'_t C_{t-1}"] + values["i'_t v_t k_t^T"],
                                values["C_t"], rtol=1e-12, atol=1e-14)
@@ -293,8 +302,8 @@ def test_the_mlstm_memory_shows_the_package_step_and_its_two_equations():
     den = max(abs(values["n_t^T q_t"]), values["e^{-m_t}"])
     np.testing.assert_allclose(values["o_t"] * values["C_t q_t"] / den, values["h_t"],
                                rtol=1e-12, atol=1e-14)
-    assert np.abs(values["C_{t-1}"]).max() > 0.1 and 0 < values["f'_t"] < 1
-    ax = later.draw_mlstm_memory(H=H, seed=seed)
+    assert np.abs(values["C_{t-1}"]).max() > 0.5
+    ax = later.draw_mlstm_memory(H=H, T=T, seed=seed)
     images = {im.get_label(): np.asarray(im.get_array()) for im in ax.images}
     for signal in ("C_{t-1}", "i'_t v_t k_t^T", "C_t", "C_t q_t", "n_t", "h_t"):
         np.testing.assert_array_equal(images[signal].reshape(values[signal].shape),
@@ -303,8 +312,8 @@ def test_the_mlstm_memory_shows_the_package_step_and_its_two_equations():
     np.testing.assert_array_equal(images["k_t^T"].ravel(), values["k_t"])
     assert images["C_t"].shape == (H, H) and images["k_t^T"].shape == (1, H)
     texts = " ".join(t.get_text() for t in ax.texts)
-    f = values["f'_t"]
-    assert f"{f:.2f}" in texts
+    f, i = values["f'_t"], values["i'_t"]
+    assert f"f'_t = {f:.2f}" in texts and f"i'_t = {i:.2f}" in texts
     assert f"{abs(values['n_t^T q_t']):.2f}" in texts
 
 

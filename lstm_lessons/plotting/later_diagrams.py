@@ -384,14 +384,17 @@ def mlstm_memory_example(H=4, T=3, seed=0):
             "e^{-m_t}": float(np.exp(-cache.m[t + 1, 0])), "o_t": o, "h_t": np.array(hs[t, 0])}
 
 
-def draw_mlstm_memory(highlight=(), ax=None, H=4, seed=0):
+def draw_mlstm_memory(highlight=(), ax=None, H=4, T=3, seed=0):
     """The mLSTM's matrix memory at one step, drawn from :func:`mlstm_memory_example`.
 
     Top row, the write: f'_t C_{t-1} + i'_t v_t k_t^T = C_t, each an H x H heat map
     (v_t as a column, k_t^T as a row: the outer product is their multiplication table).
     Bottom row, the read: C_t q_t, divided by max(|n_t^T q_t|, e^{-m_t}) and times o_t,
     gives h_t. Each heat map's image has its symbol as its label and its part as its gid;
-    one colour scale (blue negative, red positive) for all. Returns the Axes.
+    one colour scale (blue negative, red positive) for all. The step is the last of ``T``
+    (:func:`mlstm_memory_example`); one of its two stabilised gates is exactly 1, the one
+    whose exponent the max picked (with the defaults f'_t < 1 and i'_t = 1; T = 4 shows the
+    other case). Returns the Axes.
 
     Alt text (suggested): "The mLSTM's memory at one step, as heat maps. Top row: the old
     memory C_{t-1}, scaled by the forget gate, plus the outer product of the value v_t and
@@ -399,7 +402,7 @@ def draw_mlstm_memory(highlight=(), ax=None, H=4, seed=0):
     times the query q_t gives a vector; divided by the larger of |n_t . q_t| and e^{-m_t}
     and multiplied by the output gate, it is h_t."
     """
-    values = mlstm_memory_example(H=H, seed=seed)
+    values = mlstm_memory_example(H=H, T=T, seed=seed)
     cv = Canvas(ax, MLSTM_PARTS, highlight, size=(9.0, 5.0))
     s = 0.45  # one cell of a heat map
     g = H * s
