@@ -190,4 +190,5 @@ def save_results(results, path=RESULTS_FILE, **meta):
 
 
 def load_results(path=RESULTS_FILE):
+    """The stored C27 sweep of ``scripts/ch14_minimal_cells.py``: ``{"meta", "results"}``."""
     return json.loads(Path(path).read_text())

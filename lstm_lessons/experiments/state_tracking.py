@@ -41,7 +41,9 @@ from ..training import harness
 from ..training.model import SequenceModel
 from ..training.state_tasks import length_groups, parity_stream
 
+#: The length of the training streams: training sees the parity after 1 to TRAIN_T bits.
 TRAIN_T = 20
+#: The held-out streams are FACTOR times as long as the training streams.
 FACTOR = 4
 HIDDEN = 8
 STATE = 2
@@ -49,6 +51,7 @@ BATCH = 32
 STEPS = 600
 LR = 1e-2
 CLIP = 1.0
+#: How many held-out streams score each model.
 HELD_OUT_N = 256
 SEEDS = (0, 1, 2, 3, 4)
 RESULTS_FILE = Path(__file__).resolve().parent / "data" / "ch16_state_tracking.json"
