@@ -431,3 +431,26 @@ def test_glue_shows_a_figure_and_what_is_glued_to_display(monkeypatch):
     assert shown == [fig, 4.0]
     with pytest.raises(ValueError, match="name must be a non-empty string, got ''"):
         glue("", 1)
+
+
+def test_only_times_and_addresses_are_volatile_not_any_number_of_one_decimal():
+    """nbval's sanitiser masks any glued text of one decimal ('0.3'): a copy used to keep such
+    a value from the committed copy, so a changed result ('0.3' to '0.12') stayed stale."""
+    import nbformat
+
+    def glue_cell(name, text, tags=()):
+        cell = nbformat.v4.new_code_cell("glue(...)", metadata={"tags": list(tags)})
+        cell.outputs = [nbformat.v4.new_output(
+            "display_data", data={"application/papermill.record/text/plain": text},
+            metadata={"scrapbook": {"name": name}})]  # fmt: skip
+        return cell
+
+    nb = nbformat.v4.new_notebook(cells=[
+        glue_cell("c14-first-minlstm-1", "'0.3'"),
+        glue_cell("train-seconds", "'12.3'"),
+        glue_cell("where", "'<function f at 0x7f3a2c1d0e50>'"),
+        glue_cell("timed", "'4'", tags=["nbval-ignore-output"]),
+    ])  # fmt: skip
+    values, volatile = bn.glued_values(nb)
+    assert values["c14-first-minlstm-1"] == {"text/plain": "'0.3'"}
+    assert volatile == {"train-seconds", "where", "timed"}

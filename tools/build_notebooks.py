@@ -157,7 +157,9 @@ def citations(bibfile):
 def glued_values(executed):
     """``{key: {mime type: data}}`` of everything an executed notebook glued, and the keys
     whose values differ from run to run: those glued by cells tagged ``nbval-ignore-output``,
-    and those whose text nbval's sanitiser masks (a wall-clock time)."""
+    and those whose text nbval's sanitiser masks: a memory address, or a wall-clock time, which
+    the chapters glue under a key that names seconds. (The sanitiser's rule for times masks
+    any text of one decimal, such as '0.3'; a value that is not a time is never pinned.)"""
     values, volatile = {}, set()
     for cell in executed.cells:
         if cell.cell_type != "code":
@@ -170,8 +172,9 @@ def glued_values(executed):
                 }
                 values[name] = data
                 text = data.get("text/plain")
+                masked = isinstance(text, str) and _sanitise(text) != text
                 if VOLATILE_TAG in cell.metadata.get("tags", []) or (
-                    isinstance(text, str) and _sanitise(text) != text
+                    masked and ("seconds" in name or "0x" in text)
                 ):
                     volatile.add(name)
     return values, volatile
@@ -546,6 +549,8 @@ def _pin_volatile(executed, committed):
     glued values it lists as volatile, and the outputs of cells tagged ``nbval-ignore-output``
     (a rebuild of an unchanged page then writes the same file)."""
     old = (committed.metadata.get(META) or {}).get("volatile") or {}
+    now = glued_values(executed)[1]
+    old = {k: v for k, v in old.items() if k in now}  # still volatile in this run
     shown = {
         c.source: c.get("outputs", [])
         for c in committed.cells
