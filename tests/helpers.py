@@ -79,3 +79,18 @@ kernelspec:
   language: python
 ---
 """
+
+
+def failure(check, *args, **kwargs):
+    """The message of the CheckFailed that ``check(*args, **kwargs)`` raises, as a student reads
+    it: never a traceback, and no quote at either end (otter would cut it off)."""
+    import pytest
+
+    from lstm_lessons.homework.checks import CheckFailed
+
+    with pytest.raises(CheckFailed) as info:
+        check(*args, **kwargs)
+    message = str(info.value)
+    assert "Traceback" not in message and 'File "' not in message
+    assert message == message.strip("'"), "otter would cut a quote off this message"
+    return message

@@ -9,25 +9,16 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from helpers import failure
 
 import lstm_lessons as ll
-from lstm_lessons.homework.checks import CheckFailed, check_forget_gate, check_lstm_step
+from lstm_lessons.homework.checks import check_forget_gate, check_lstm_step
 from lstm_lessons.homework.sets.gates import (
     check_bias_table,
     check_compare_with_torch,
     check_gap,
     check_gate_survival,
 )
-
-
-def failure(check, *args, **kwargs):
-    with pytest.raises(CheckFailed) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    assert "Traceback" not in message and 'File "' not in message
-    assert message == message.strip("'")
-    return message
-
 
 # The hidden tests of chapters 4 and 5 run the shared checks on other sizes.
 OTHER_SIZES = ((2, 3, 7, 5), (5, 1, 3, 6))

@@ -6,9 +6,9 @@ the words of its diagnosis; a blank answer is "not done yet"; no message holds a
 
 import numpy as np
 import pytest
+from helpers import failure
 
 from lstm_lessons.cells.parity import best_unit_interval_accuracy, linear_unit
-from lstm_lessons.homework.checks import CheckFailed
 from lstm_lessons.homework.given import GIVEN_KEY, given_values
 from lstm_lessons.homework.runner import load_public_manifest
 from lstm_lessons.homework.sets.state_tracking import (
@@ -19,15 +19,6 @@ from lstm_lessons.homework.sets.state_tracking import (
     check_transition_more,
     fit_recurrence,
 )
-
-
-def failure(check, *args, **kwargs):
-    with pytest.raises(CheckFailed) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    assert "Traceback" not in message and 'File "' not in message
-    return message
-
 
 # Task 1: parity by hand.
 

@@ -6,10 +6,10 @@ the words of its diagnosis; a blank answer is "not done yet"; no message holds a
 
 import numpy as np
 import pytest
+from helpers import failure
 
 import lstm_lessons as ll
 from lstm_lessons.cells.slstm import init_slstm_params
-from lstm_lessons.homework.checks import CheckFailed
 from lstm_lessons.homework.given import GIVEN_KEY, given_values
 from lstm_lessons.homework.runner import load_public_manifest
 from lstm_lessons.homework.sets.xlstm import (
@@ -19,14 +19,6 @@ from lstm_lessons.homework.sets.xlstm import (
     check_slstm_step_more,
     first_overflow_of,
 )
-
-
-def failure(check, *args, **kwargs):
-    with pytest.raises(CheckFailed) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    assert "Traceback" not in message and 'File "' not in message
-    return message
 
 
 def make_step(order="zifo", stabilise=True, m_prev_in_max=True, f_scaled=True, forget="sigmoid",

@@ -8,19 +8,10 @@ never print the value they expect.
 import numpy as np
 import pytest
 import torch
+from helpers import failure
 
 import lstm_lessons as ll
-from lstm_lessons.homework.checks import CheckFailed
 from lstm_lessons.homework.sets import hard_gates_peepholes as S
-
-
-def failure(check, *args, **kwargs):
-    with pytest.raises(CheckFailed) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    assert "Traceback" not in message and 'File "' not in message
-    return message
-
 
 # Chapter 8, task 1: the hard sigmoid and its derivative.
 

@@ -9,26 +9,17 @@ import math
 
 import numpy as np
 import pytest
-from helpers import brute_force_permutation_p
+from helpers import brute_force_permutation_p, failure
 
 import lstm_lessons as ll
 from lstm_lessons.experiments import ablation
-from lstm_lessons.homework.checks import CheckFailed, check_cifg_step, check_gru_step
+from lstm_lessons.homework.checks import check_cifg_step, check_gru_step
 from lstm_lessons.homework.sets.variants import (
     check_ablation_p,
     check_count_params,
     check_mean_and_spread,
     check_permutation_p,
 )
-
-
-def failure(check, *args, **kwargs):
-    with pytest.raises(CheckFailed) as info:
-        check(*args, **kwargs)
-    message = str(info.value)
-    assert "Traceback" not in message and 'File "' not in message
-    return message
-
 
 # Chapter 9, tasks 1 and 2: the shared CIFG and GRU checks accept the set's own ways of writing.
 
