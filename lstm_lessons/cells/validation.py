@@ -102,3 +102,12 @@ def check_positive(name, value):
         raise TypeError(f"{name}: expected a positive number, got {type(value).__name__}")
     if not (np.isfinite(value) and value > 0):
         raise ValueError(f"{name}: expected a positive number, got {value!r}")
+
+
+def check_rng(rng, name="rng"):
+    """A NumPy Generator from ``rng``: a Generator as it is, or one seeded by an int."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(rng)
+    raise TypeError(f"{name}: expected an int seed or a numpy Generator, got {type(rng).__name__}")

@@ -19,6 +19,7 @@ from importlib import resources
 import numpy as np
 
 from ..cells.validation import check_int
+from ..cells.validation import check_rng as _rng
 
 BASES = "ACGT"
 #: The planted motif: the bacterial Pribnow box (the -10 promoter element, about ten bases
@@ -31,13 +32,6 @@ SIGMAS = (0.5, 2.0)
 DRIFTS = (0.05, -0.1)
 TEXT_FILE = "genesis_kjv.txt"
 
-
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng: expected an int seed or a numpy Generator, got {type(rng).__name__}")
 
 
 def _check_probability(name, value):

@@ -15,14 +15,7 @@ per sequence as the target (N,), and the same seed gives the same data.
 import numpy as np
 
 from ..cells.validation import check_int
-
-
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng: expected an int seed or a numpy Generator, got {type(rng).__name__}")
+from ..cells.validation import check_rng as _rng
 
 
 def associative_recall(n, pairs, n_keys=16, n_values=8, rng=0, dtype=np.float32):

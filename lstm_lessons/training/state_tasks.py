@@ -16,15 +16,7 @@ same seed gives the same data.
 import numpy as np
 
 from ..cells.validation import check_int
-
-
-def _rng(rng):
-    # As tasks.py's (a private helper there, so not imported).
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng: expected an int seed or a numpy Generator, got {type(rng).__name__}")
+from ..cells.validation import check_rng as _rng
 
 
 def parity_stream(n, T, rng=0, dtype=np.float32, per_step=True, p_one=0.5):

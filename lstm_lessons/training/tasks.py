@@ -19,14 +19,7 @@ always gives the same data.
 import numpy as np
 
 from ..cells.validation import check_int
-
-
-def _rng(rng):
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng: expected an int seed or a numpy Generator, got {type(rng).__name__}")
+from ..cells.validation import check_rng as _rng
 
 
 def adding_problem(n, T, rng=0, dtype=np.float32):
