@@ -1,7 +1,8 @@
-"""Write the table of contents and configuration of the book's student edition.
+"""Write the table of contents and configuration of the book's other editions.
 
 Usage:
-    python tools/editions.py OUT     write OUT/_toc.yml and OUT/_config.yml
+    python tools/editions.py OUT                 the student edition's OUT/_toc.yml and _config.yml
+    python tools/editions.py OUT --edition zh    the Chinese edition's
 
 The student edition is the book without the worked solutions, for a class whose exercises are
 graded: ``make book EDITION=student`` runs this, then ``jupyter-book build`` with
@@ -13,6 +14,11 @@ graded: ``make book EDITION=student`` runs this, then ``jupyter-book build`` wit
   ``lstm_lessons_edition: student`` (``tools/sphinx_editions.py`` then writes every link to a
   solution as plain text) and points the execution cache at the self-study build's, so the
   chapters are not executed a second time.
+
+The Chinese edition (``make book`` builds it beside the English, into ``_build/html/zh``) has
+the English table of contents and a configuration that sets the language and the catalogs'
+folder (``locales/``, ``tools/translations.py``), from the same execution cache: its code,
+outputs and numbers are the English edition's.
 """
 
 import argparse
@@ -58,49 +64,94 @@ def student_toc(toc):
     return toc
 
 
-def student_config(config, cache, root=ROOT):
-    """``config`` (the parsed ``_config.yml``) for the student edition.
-
-    Jupyter Book finds local extensions relative to the configuration file, which for this
-    edition is not at the root: their folders become absolute paths.
-    """
+def _from_book(config, cache, root=ROOT):
+    """A deep copy of ``config`` that builds from ``root`` and ``cache``: Jupyter Book finds local
+    extensions relative to the configuration file, which for another edition is not at the
+    root, so their folders become absolute paths; the execution cache is the self-study
+    build's, so no notebook is executed a second time."""
     config = yaml.safe_load(yaml.safe_dump(config))  # a deep copy
     extensions = (config.get("sphinx") or {}).get("local_extensions") or {}
     for name, path in extensions.items():
         extensions[name] = str((Path(root) / path).resolve())
-    config["exclude_patterns"] = [*config.get("exclude_patterns", []), "solutions"]
     config.setdefault("execute", {})["cache"] = str(cache)
-    sphinx = config.setdefault("sphinx", {})
-    sphinx.setdefault("config", {})["lstm_lessons_edition"] = "student"
+    config.setdefault("sphinx", {}).setdefault("config", {})
+    return config
+
+
+def student_config(config, cache, root=ROOT):
+    """``config`` (the parsed ``_config.yml``) for the student edition."""
+    config = _from_book(config, cache, root)
+    config["exclude_patterns"] = [*config.get("exclude_patterns", []), "solutions"]
+    config["sphinx"]["config"]["lstm_lessons_edition"] = "student"
+    # The student edition has no Chinese twin to link to.
+    config["sphinx"]["config"]["lstm_lessons_other_language"] = None
     config["title"] = f"{config.get('title', 'The book')} (student edition)"
     return config
 
 
-def write(out, root=ROOT):
+# What the catalogs need: one per page (not one per folder), and no source lines or ids in them,
+# so that a catalog changes only where the English does.
+GETTEXT = {"gettext_compact": False, "gettext_location": False, "gettext_uuid": False}
+
+
+def gettext_config(config, cache=None, root=ROOT):
+    """``config`` for extracting the book's English messages (``tools/translations.py``)."""
+    cache = cache or (Path(root) / "_build" / ".jupyter_cache").resolve()
+    config = _from_book(config, cache, root)
+    config["sphinx"]["config"].update(GETTEXT)
+    return config
+
+
+CHINESE_TITLE = "LSTM 门控：动手实践课程"
+
+
+def chinese_config(config, cache, root=ROOT):
+    """``config`` for the Chinese edition: the same pages in Chinese from the catalogs in
+    ``locales/``, its search segmented by jieba, and a link on every page to the English."""
+    config = _from_book(config, cache, root)
+    config["sphinx"]["config"].update(
+        GETTEXT,
+        language="zh_CN",
+        locale_dirs=[str((Path(root) / "locales").resolve())],
+        html_search_language="zh",
+        lstm_lessons_other_language={"prefix": "../", "label": "English", "lang": "en"},
+        lstm_lessons_require_translation=True,
+    )
+    config["title"] = CHINESE_TITLE
+    return config
+
+
+EDITIONS = ("student", "zh")
+
+
+def write(out, edition="student", root=ROOT):
+    """Write ``out/_toc.yml`` and ``out/_config.yml`` of ``edition``."""
+    if edition not in EDITIONS:
+        raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, got {edition!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    header = "# Written by tools/editions.py from the book's own file: edit that one.\n"
-    (out / "_toc.yml").write_text(
-        header + yaml.safe_dump(student_toc(toc), sort_keys=False, allow_unicode=True),
-        encoding="utf-8",
-    )
     cache = (root / "_build" / ".jupyter_cache").resolve()
-    (out / "_config.yml").write_text(
-        header
-        + yaml.safe_dump(student_config(config, cache, root), sort_keys=False, allow_unicode=True),
-        encoding="utf-8",
-    )
+    if edition == "student":
+        toc, config = student_toc(toc), student_config(config, cache, root)
+    else:
+        config = chinese_config(config, cache, root)
+    header = "# Written by tools/editions.py from the book's own file: edit that one.\n"
+    for name, data in (("_toc.yml", toc), ("_config.yml", config)):
+        (out / name).write_text(
+            header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path, help="folder for the edition's _toc.yml and _config.yml")
     parser.add_argument(
-        "out", type=Path, help="folder for the student edition's _toc.yml and _config.yml"
+        "--edition", choices=EDITIONS, default="student", help="which edition (default: student)"
     )
     args = parser.parse_args(argv)
-    write(args.out)
+    write(args.out, args.edition)
     return 0
 
 
