@@ -7,7 +7,7 @@ Usage:
     python tools/translations.py status          entries translated, missing and out of date
     python tools/translations.py export PAGE     the entries of PAGE still to translate, as text
     python tools/translations.py import PAGE FILE  write the translations in FILE into PAGE
-    python tools/translations.py reuse           fill entries whose English is translated elsewhere
+    python tools/translations.py reuse [PAGE...] fill entries whose English is translated elsewhere
 
 The catalogs are Sphinx's standard form (``sphinx-intl``): ``locales/zh_CN/LC_MESSAGES/<page>.po``,
 one per page of the book (``book/ch01_simple_rnn`` and so on), each message a paragraph, heading,
@@ -436,16 +436,17 @@ def import_(page, text):
     return written
 
 
-def reuse():
-    """Fill each untranslated entry whose English is translated in another catalog (an
-    exercise and its solution share most of their text); returns the number filled."""
+def reuse(pages=None):
+    """Fill each untranslated entry of ``pages`` (all catalogs by default) whose English is
+    translated in another catalog (an exercise and its solution share most of their text);
+    returns the number filled."""
     memory = {}
     for path in catalogs().values():
         for message in messages(read(path)):
             if message.string and not message.fuzzy:
                 memory.setdefault(message.id, message.string)
     filled = 0
-    for path in catalogs().values():
+    for path in catalogs(pages).values():
         catalog = read(path)
         changed = False
         for message in messages(catalog):
@@ -520,7 +521,8 @@ def main(argv=None):
     check = sub.add_parser("check")
     check.add_argument("pages", nargs="*")
     sub.add_parser("status")
-    sub.add_parser("reuse")
+    reuse_ = sub.add_parser("reuse")
+    reuse_.add_argument("pages", nargs="*")
     exp = sub.add_parser("export")
     exp.add_argument("page")
     imp = sub.add_parser("import")
@@ -538,7 +540,7 @@ def main(argv=None):
             f"{'all':45s} {total[0]:4d} translated {total[1]:4d} out of date {total[2]:4d} missing"
         )  # noqa: E501
     elif args.command == "reuse":
-        print(f"{reuse()} entries filled from other catalogs")
+        print(f"{reuse(args.pages)} entries filled from other catalogs")
     elif args.command == "export":
         print(export(args.page))
     elif args.command == "import":
