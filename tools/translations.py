@@ -189,6 +189,14 @@ def _role_text(match):
     return content if name == "term" else ""
 
 
+def to_translate(page, catalog):
+    """The entries of ``page``'s catalog that need a Chinese text. The glossary's term names
+    are not among them: they stay as they are, so that a link to a term by either of its names,
+    English or Chinese, works in both editions."""
+    skip = all_glossary_names() if page == "book/glossary" else set()
+    return [m for m in messages(catalog) if needs_translation(m.id) and m.id.lower() not in skip]
+
+
 def needs_translation(msgid):
     """Whether ``msgid`` has words to translate (not only math, code, names or numbers)."""
     words = re.findall(r"(?<![A-Za-z0-9_])[A-Za-z][a-z]+(?![A-Za-z0-9_])", prose(msgid))
@@ -379,9 +387,7 @@ def messages(catalog):
 def check_catalog(path, terms, names):
     """``[(msgid, problem)]`` for one catalog: untranslated, out of date, or wrong."""
     found = []
-    for message in messages(read(path)):
-        if not needs_translation(message.id):
-            continue
+    for message in to_translate(page_of(path), read(path)):
         if not message.string:
             found.append((message.id, "not translated"))
         elif message.fuzzy:
@@ -398,7 +404,7 @@ def check_catalog(path, terms, names):
 def status():
     rows = []
     for page, path in catalogs().items():
-        entries = [m for m in messages(read(path)) if needs_translation(m.id)]
+        entries = to_translate(page, read(path))
         done = sum(1 for m in entries if m.string and not m.fuzzy)
         fuzzy = sum(1 for m in entries if m.fuzzy)
         rows.append((page, done, fuzzy, len(entries) - done - fuzzy))
@@ -406,7 +412,7 @@ def status():
 
 
 def export(page):
-    entries = [m for m in messages(read(catalogs([page])[page])) if needs_translation(m.id)]
+    entries = to_translate(page, read(catalogs([page])[page]))
     out = []
     for n, message in enumerate(entries, 1):
         if message.string and not message.fuzzy:
@@ -420,7 +426,7 @@ def import_(page, text):
     returns the number written."""
     path = catalogs([page])[page]
     catalog = read(path)
-    entries = [m for m in messages(catalog) if needs_translation(m.id)]
+    entries = to_translate(page, catalog)
     parts = MARKER.split(text)
     written = 0
     for number, body in zip(parts[1::2], parts[2::2], strict=True):
