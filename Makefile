@@ -1,7 +1,8 @@
 # Build and test the course.  The README gives two commands:
 #
-#   make book   install into $(VENV), then build the HTML book (notebooks executed,
-#               results cached: a rebuild executes only the notebooks that changed)
+#   make book   install into $(VENV), then build the HTML book in English and in Chinese
+#               (notebooks executed once, results cached: a rebuild executes only the
+#               notebooks that changed)
 #   make test   install, then lint, unit tests, a book build that executes every notebook
 #               from scratch, nbval against the build's outputs, a browser check of the HTML
 #
@@ -32,6 +33,9 @@ FRESH ?=
 # contents and configuration) into $(STUDENT_DIR)/_build/html, from the same execution cache.
 EDITION ?= self-study
 STUDENT_DIR := $(BUILD_DIR)/student
+# The Chinese edition of the self-study book: built in $(ZH_DIR), published in $(HTML_DIR)/zh.
+ZH_DIR := $(BUILD_DIR)/zh
+ZH_FLAGS := --path-output $(ZH_DIR) --config $(ZH_DIR)/_config.yml --toc $(ZH_DIR)/_toc.yml
 ifeq ($(EDITION),self-study)
 JB_FLAGS := --path-output .
 HTML_DIR := $(BUILD_DIR)/html
@@ -81,7 +85,8 @@ STOP = ms=$$((($$(date +%s%N) - t0) / 1000000)); printf '==> %s: %d.%03d s\n' "$
 .PHONY: help install book test lint unit copies student nbval browser benchmarks exercises notebooks handout clean distclean
 
 help:
-	@echo "make book       install into $(VENV) and build the book into $(BUILD_DIR)/html"
+	@echo "make book       install into $(VENV) and build the book into $(BUILD_DIR)/html,"
+	@echo "                its Chinese edition into $(BUILD_DIR)/html/zh"
 	@echo "                (FRESH=1: execute every notebook, not only the changed ones;"
 	@echo "                EDITION=student: the student edition, without worked solutions)"
 	@echo "make test       install, then: ruff, pytest tests, book build (FRESH=1), the notebook"
@@ -119,12 +124,28 @@ $(CACHE_STAMP): $(PACKAGE_FILES) $(STAMP)
 # The notebooks are executed first, $(JOBS) at a time, into the build's jupyter-cache
 # (tools/execute_notebooks.py); jupyter-book then takes every output from the cache.
 # --all re-reads every page (so that -W sees every warning).
+#
+# The self-study edition is built in both languages: the Chinese (tools/editions.py --edition zh,
+# the catalogs in locales/) from the same execution cache, beside the English when there are two
+# cores, and copied into $(HTML_DIR)/zh, so that each page links to its twin.
 book: $(STAMP) $(CACHE_STAMP)
 	@$(START); \
 	if [ -n "$(FRESH)" ]; then rm -rf $(JB_CACHE) $(EXEC_DIR); fi; \
 	$(BIN)/python tools/execute_notebooks.py --jobs $(JOBS) $(JB_CACHE); \
 	if [ "$(EDITION)" = student ]; then $(BIN)/python tools/editions.py $(STUDENT_DIR); fi; \
+	zh=; if [ "$(EDITION)" = self-study ]; then \
+		$(BIN)/python tools/editions.py $(ZH_DIR) --edition zh; \
+		TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all $(ZH_FLAGS) -n -W --keep-going \
+			> $(ZH_DIR)/build.log 2>&1 & zh=$$!; \
+		if [ "$(JOBS)" = 1 ]; then wait $$zh || { cat $(ZH_DIR)/build.log; exit 1; }; zh=; fi; \
+	fi; \
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --all $(JB_FLAGS) -n -W --keep-going; \
+	if [ -n "$$zh" ]; then wait $$zh || { cat $(ZH_DIR)/build.log; echo "the Chinese edition's build failed" >&2; exit 1; }; fi; \
+	if [ "$(EDITION)" = self-study ]; then \
+		grep -v '^ ' $(ZH_DIR)/build.log | tail -n 3; \
+		rm -rf $(HTML_DIR)/zh; cp -r $(ZH_DIR)/_build/html $(HTML_DIR)/zh; \
+		echo "HTML (Chinese): $(HTML_DIR)/zh/index.html"; \
+	fi; \
 	echo "HTML ($(EDITION) edition): $(HTML_DIR)/index.html"; \
 	$(STOP)
 

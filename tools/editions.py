@@ -114,7 +114,13 @@ def chinese_config(config, cache, root=ROOT):
         language="zh_CN",
         locale_dirs=[str((Path(root) / "locales").resolve())],
         html_search_language="zh",
-        lstm_lessons_other_language={"prefix": "../", "label": "English", "lang": "en"},
+        lstm_lessons_other_language={
+            "prefix": "../",
+            "label": "English",
+            "lang": "en",
+            "line": "This page in English",
+            "tooltip": "English edition",
+        },
         lstm_lessons_require_translation=True,
     )
     config["title"] = CHINESE_TITLE
@@ -122,6 +128,22 @@ def chinese_config(config, cache, root=ROOT):
 
 
 EDITIONS = ("student", "zh")
+
+
+def chinese_terms(root=ROOT):
+    """The Chinese names of the glossary's terms, without spaces (jieba's words have none)."""
+    text = (Path(root) / "book" / "glossary.md").read_text(encoding="utf-8")
+    body = text.split("```{glossary}", 1)[1].split("```", 1)[0]
+    return sorted(
+        {
+            line.strip()
+            for line in body.splitlines()
+            if line.strip()
+            and not line.startswith((" ", ":"))
+            and " " not in line.strip()
+            and any("\u4e00" <= ch <= "\u9fff" for ch in line)
+        }
+    )
 
 
 def write(out, edition="student", root=ROOT):
@@ -137,6 +159,11 @@ def write(out, edition="student", root=ROOT):
         toc, config = student_toc(toc), student_config(config, cache, root)
     else:
         config = chinese_config(config, cache, root)
+        # Sphinx cuts Chinese text into words with jieba, for the search index; the glossary's
+        # terms are words of their own (细胞状态, not 细胞 and 状态 only).
+        words = out / "search_words.txt"
+        words.write_text("".join(f"{w} 1000 n\n" for w in chinese_terms(root)), encoding="utf-8")
+        config["sphinx"]["config"]["html_search_options"] = {"dict": str(words.resolve())}
     header = "# Written by tools/editions.py from the book's own file: edit that one.\n"
     for name, data in (("_toc.yml", toc), ("_config.yml", config)):
         (out / name).write_text(

@@ -199,6 +199,8 @@ def to_translate(page, catalog):
 
 def needs_translation(msgid):
     """Whether ``msgid`` has words to translate (not only math, code, names or numbers)."""
+    if msgid.startswith("\n") and msgid.endswith("\n"):
+        return False  # a display equation ($$ ... $$ or {math})
     words = re.findall(r"(?<![A-Za-z0-9_])[A-Za-z][a-z]+(?![A-Za-z0-9_])", prose(msgid))
     return bool(words)
 
