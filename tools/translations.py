@@ -7,6 +7,8 @@ Usage:
     python tools/translations.py status          entries translated, missing and out of date
     python tools/translations.py export PAGE     the entries of PAGE still to translate, as text
     python tools/translations.py import PAGE FILE  write the translations in FILE into PAGE
+    python tools/translations.py feedback        extract the checks' feedback templates (tr calls)
+                                                 into lstm_lessons/homework/locale/zh_CN.po
     python tools/translations.py reuse [PAGE...] fill entries whose English is translated elsewhere
 
 The catalogs are Sphinx's standard form (``sphinx-intl``): ``locales/zh_CN/LC_MESSAGES/<page>.po``,
@@ -193,8 +195,14 @@ def to_translate(page, catalog):
     """The entries of ``page``'s catalog that need a Chinese text. The glossary's term names
     are not among them: they stay as they are, so that a link to a term by either of its names,
     English or Chinese, works in both editions."""
+    if page == FEEDBACK_PAGE:
+        return [m for m in messages(catalog) if needs_translation(_unfilled(m.id))]
     skip = all_glossary_names() if page == "book/glossary" else set()
     return [m for m in messages(catalog) if needs_translation(m.id) and m.id.lower() not in skip]
+
+
+def _unfilled(template):
+    return re.sub(r"\{[^{}]*\}", " ", template)
 
 
 def needs_translation(msgid):
@@ -351,12 +359,16 @@ def _show(item):
 
 
 def page_of(path):
+    if Path(path) == FEEDBACK:
+        return FEEDBACK_PAGE
     return Path(path).relative_to(CATALOG_DIR).with_suffix("").as_posix()
 
 
 def catalogs(pages=None):
     """``{page: path}`` of the catalogs (all, or those of ``pages``)."""
     found = {page_of(p): p for p in sorted(CATALOG_DIR.rglob("*.po"))}
+    if FEEDBACK.exists():
+        found[FEEDBACK_PAGE] = FEEDBACK
     if pages:
         unknown = [p for p in pages if p not in found]
         if unknown:
@@ -388,6 +400,8 @@ def messages(catalog):
 
 def check_catalog(path, terms, names):
     """``[(msgid, problem)]`` for one catalog: untranslated, out of date, or wrong."""
+    if Path(path) == FEEDBACK:
+        return check_feedback()
     found = []
     for message in to_translate(page_of(path), read(path)):
         if not message.string:
@@ -467,6 +481,100 @@ def reuse(pages=None):
     return filled
 
 
+# The checks' feedback: templates in tr("...") calls in the package, one catalog in the package.
+PACKAGE = ROOT / "lstm_lessons"
+FEEDBACK = PACKAGE / "homework" / "locale" / "zh_CN.po"
+FEEDBACK_PAGE = "feedback"
+
+
+def tr_calls(root=PACKAGE):
+    """``[(path, line, template, keywords)]`` of every ``tr("...", key=...)`` in the package;
+    ``keywords`` is None where the call passes ``**values``."""
+    import ast
+
+    found = []
+    for path in sorted(Path(root).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "tr"):
+                continue
+            if not node.args or not isinstance(node.args[0], ast.Constant):
+                raise SystemExit(
+                    f"{path}:{node.lineno}: tr() takes its template as a string literal, "
+                    "so that the template can be extracted for translation"
+                )
+            keywords = {k.arg for k in node.keywords}
+            found.append(
+                (path, node.lineno, node.args[0].value, None if None in keywords else keywords)
+            )
+    return found
+
+
+def fields(template):
+    """The names a ``str.format`` template fills: ``{name}``, ``{n:.3g}``, ``{x!r}``."""
+    import string
+
+    return {
+        name.split(".")[0].split("[")[0]
+        for _, name, _, _ in string.Formatter().parse(template)
+        if name
+    }
+
+
+def update_feedback():
+    """Merge the package's ``tr`` templates into the feedback catalog; returns their number."""
+    from babel.messages.catalog import Catalog
+
+    template = Catalog(locale=LOCALE)
+    for path, line, msgid, _ in tr_calls():
+        template.add(msgid, locations=[(path.relative_to(ROOT).as_posix(), line)])
+    if FEEDBACK.exists():
+        catalog = read(FEEDBACK)
+    else:
+        FEEDBACK.parent.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(locale=LOCALE, project="lstm-lessons feedback")
+    catalog.update(template, update_header_comment=False)
+    catalog.obsolete.clear()
+    with open(FEEDBACK, "wb") as f:
+        from babel.messages.pofile import write_po
+
+        write_po(f, catalog, width=0, include_previous=True, no_location=True)
+    return len(template)
+
+
+def feedback_problems(msgid, msgstr):
+    """What is wrong with one translated feedback template."""
+    problems = []
+    if fields(msgid) != fields(msgstr):
+        problems.append(
+            f"placeholders {sorted(fields(msgid))} of the English, "
+            f"{sorted(fields(msgstr))} in the Chinese"
+        )
+    want, got = protected(msgid), protected(msgstr)
+    for kind in ("code", "math", "link"):
+        for item in want[kind] - got[kind]:
+            problems.append(f"{kind} {_show(item)} of the English is missing")
+    text = _unfilled(msgstr)
+    left = english_left(text)
+    if left:
+        problems.append("English left untranslated: " + "; ".join(repr(w) for w in left[:4]))
+    problems += [p for p in punctuation(text) if "space" not in p]
+    return problems
+
+
+def check_feedback():
+    """``[(msgid, problem)]`` for the feedback catalog."""
+    found = []
+    for message in to_translate(FEEDBACK_PAGE, read(FEEDBACK)):
+        if not message.string:
+            found.append((message.id, "not translated"))
+        elif message.fuzzy:
+            found.append((message.id, "out of date: the English changed since it was translated"))
+        else:
+            found += [(message.id, p) for p in feedback_problems(message.id, message.string)]
+    return found
+
+
 def update(jobs=1):
     """Extract the English messages with a gettext build and merge them into the catalogs."""
     import yaml
@@ -526,6 +634,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("update")
+    sub.add_parser("feedback")
     check = sub.add_parser("check")
     check.add_argument("pages", nargs="*")
     sub.add_parser("status")
@@ -539,6 +648,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "update":
         update()
+    elif args.command == "feedback":
+        print(f"{update_feedback()} feedback templates in {FEEDBACK.relative_to(ROOT)}")
     elif args.command == "status":
         rows = status()
         for page, done, fuzzy, missing in rows:

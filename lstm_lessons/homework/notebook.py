@@ -9,13 +9,20 @@ import ast
 import inspect
 
 from .given import GivenNamespace, differing_names, given_values
+from .language import set_language, tr
 from .runner import load_public_manifest, run_question
 
 
 class Grader:
-    """``grader = Grader("ch01_simple_rnn")``, then ``grader.check("q1")`` after task 1."""
+    """``grader = Grader("ch01_simple_rnn")``, then ``grader.check("q1")`` after task 1.
 
-    def __init__(self, assignment):
+    ``Grader("ch01_simple_rnn", language="zh")`` (the Chinese notebooks) gives the feedback in
+    Chinese from then on (:mod:`lstm_lessons.homework.language`).
+    """
+
+    def __init__(self, assignment, language=None):
+        if language is not None:
+            set_language(language)
         manifest = load_public_manifest(assignment)
         self.assignment = assignment
         self.manifest = manifest
@@ -25,8 +32,12 @@ class Grader:
         """Run the public tests of ``question`` against the caller's variables."""
         if question not in self.questions:
             raise ValueError(
-                f"{self.assignment} has no question {question!r}; "
-                f"its questions are {', '.join(self.questions)}"
+                tr(
+                    "{assignment} has no question {question!r}; its questions are {questions}",
+                    assignment=self.assignment,
+                    question=question,
+                    questions=", ".join(self.questions),
+                )
             )
         if global_env is None:
             global_env = inspect.currentframe().f_back.f_globals
@@ -38,12 +49,22 @@ class Grader:
             taken |= {a.arg for a in ast.parse(test["source"]).body[0].args.args}
         changed = differing_names(global_env, given, sorted(taken))
         if changed:
-            print(
-                f"Note: {', '.join(changed)} in your notebook "
-                f"{'differ' if len(changed) > 1 else 'differs'} from what the given cell makes; "
-                "the checks use the given cell's values. Run the given cell again as it was "
-                "handed out, then your own cells.\n"
-            )
+            names = ", ".join(changed)
+            if len(changed) > 1:
+                note = tr(
+                    "Note: {names} in your notebook differ from what the given cell makes; the "
+                    "checks use the given cell's values. Run the given cell again as it was "
+                    "handed out, then your own cells.",
+                    names=names,
+                )
+            else:
+                note = tr(
+                    "Note: {names} in your notebook differs from what the given cell makes; the "
+                    "checks use the given cell's values. Run the given cell again as it was "
+                    "handed out, then your own cells.",
+                    names=names,
+                )
+            print(note + "\n")
         return run_question(self.questions[question], GivenNamespace(global_env, given))
 
     def check_all(self, global_env=None):

@@ -20,6 +20,8 @@ import json
 from importlib import resources
 from typing import NamedTuple
 
+from .language import tr
+
 MANIFEST_KEY = "lstm_lessons"
 
 
@@ -60,9 +62,11 @@ class QuestionResult(NamedTuple):
 
     def __repr__(self):
         if not self.results:
-            return f"{self.name}: there is nothing to check automatically here."
-        verdict = "all checks passed" if self.passed else "not passed yet"
-        lines = [f"{self.name}: {verdict}"]
+            return tr("{name}: there is nothing to check automatically here.", name=self.name)
+        if self.passed:
+            lines = [tr("{name}: all checks passed", name=self.name)]
+        else:
+            lines = [tr("{name}: not passed yet", name=self.name)]
         for r in self.results:  # a message's later lines line up under its first
             lines.append(f"{'✅' if r.passed else '❌'} " + r.message.replace("\n", "\n   "))
         return "\n".join(lines)
@@ -72,7 +76,13 @@ def load_public_manifest(assignment):
     """The manifest of ``assignment`` with its public tests, as shipped with the package."""
     path = resources.files(__package__) / "manifests" / f"{assignment}.json"
     if not path.is_file():
-        raise ValueError(f"no exercise set named {assignment!r}: expected {path}")
+        raise ValueError(
+            tr(
+                "no exercise set named {assignment!r}: expected {path}",
+                assignment=assignment,
+                path=path,
+            )
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -116,13 +126,13 @@ def run_test(question, test, env):
     except KeyboardInterrupt:
         raise
     except (AssertionError, TimeLimitExceeded) as e:
-        message = test.get("failure_message") or str(e) or f"{test['name']} failed."
+        message = test.get("failure_message") or str(e) or tr("{test} failed.", test=test["name"])
         return TestResult(question, test["name"], test["hidden"], test["points"], False, message)
     except BaseException as e:  # the student's code may raise anything, SystemExit included
         message = test.get("failure_message") or f"{type(e).__name__}: {e}"
         return TestResult(question, test["name"], test["hidden"], test["points"], False, message)
     message = test.get("success_message") or (
-        returned if isinstance(returned, str) else f"{test['name']} passed."
+        returned if isinstance(returned, str) else tr("{test} passed.", test=test["name"])
     )
     return TestResult(question, test["name"], test["hidden"], test["points"], True, message)
 
