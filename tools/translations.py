@@ -99,15 +99,11 @@ LATIN_WORDS = {
     "url",
     "id",
     "ok",
-    "and",
-    "or",
-    "not",
-    "if",
-    "in",
-    "of",
-    "the",
-    "to",
     "mlp",
+    "logit",
+    "logits",
+    "torch",
+    "autograd",
     "rms",
     "mse",
     "auc",
@@ -119,12 +115,13 @@ MARKER = re.compile(r"^@@@ (\d+) @@@$", re.M)
 # Spans that must come through a translation unchanged. A role keeps its name and target; the
 # text of a role written `text <target>` may be translated, as may a {term}'s (to another name
 # of the same glossary term) and a link's text.
-_ROLE = re.compile(r"\{([\w:.-]+)\}(`+)(.+?)\2", re.S)
+_ROLE = re.compile(r"(?<!`)\{([\w:.-]+)\}(`+)(.+?)\2", re.S)
 _CODE = re.compile(r"(?<![`}])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
+_CODE2 = re.compile(r"``(.+?)``", re.S)
 _DMATH = re.compile(r"\$\$(.+?)\$\$", re.S)
 _MATH = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$", re.S)
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
-_AUTOLINK = re.compile(r"<(https?://[^>]+)>|https?://\S+")
+_AUTOLINK = re.compile(r"<(https?://[^>]+)>|(https?://[^\s)>]*[^\s)>.,;:。，；：])")
 _HTML = re.compile(r"<[^>\n]+>")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*")
 # A role with the text given is written {role}`text <target>`.
@@ -156,15 +153,20 @@ def _strip_roles(text):
 
 def protected(text):
     """What a translation of ``text`` must keep: role targets, code, math, links, numbers."""
+    # Code in double backticks first: it may show a role as it is typed (`` {term}`x` ``).
+    codes = [_norm(c) for c in _CODE2.findall(text)]
+    text = _CODE2.sub(" ", text)
     rest = _strip_roles(text)
     maths = [_norm(m) for m in _DMATH.findall(rest)]
     rest = _DMATH.sub(" ", rest)
-    codes = [_norm(c) for _, c in _CODE.findall(rest)]
+    codes += [_norm(c) for _, c in _CODE.findall(rest)]
     rest = _CODE.sub(" ", rest)
     maths += [_norm(m) for m in _MATH.findall(rest)]
     rest = _MATH.sub(" ", rest)
-    links = _LINK.findall(rest) + [a or b for a, b in _AUTOLINK.findall(rest)]
-    rest = _AUTOLINK.sub(" ", _LINK.sub("] ", rest))
+    links = _LINK.findall(rest)
+    rest = _LINK.sub("] ", rest)
+    links += [a or b for a, b in _AUTOLINK.findall(rest)]
+    rest = _AUTOLINK.sub(" ", rest)
     numbers = _NUMBER.findall(_HTML.sub(" ", rest))
     return {
         "role": Counter(role_keys(text)),
@@ -177,10 +179,12 @@ def protected(text):
 
 def prose(text):
     """``text`` without roles, code, math, links and HTML: the words a reader reads."""
+    text = _CODE2.sub(" ", text)
     text = _ROLE.sub(lambda m: " " + _role_text(m) + " ", text)
+    text = _LINK.sub("] ", text)
     for pattern in (_DMATH, _CODE, _MATH, _AUTOLINK, _HTML):
         text = pattern.sub(" ", text)
-    return _LINK.sub("] ", text)
+    return text
 
 
 def _role_text(match):
@@ -217,10 +221,9 @@ def english_left(msgstr):
     """Latin words in ``msgstr`` that a Chinese reader would read as untranslated English."""
     text = prose(msgstr)
     # An English term in brackets right after its Chinese term: 隐藏状态（hidden state）.
-    text = re.sub(f"(?<=[{CJK}])(\\*{{0,2}})[（(][^（）()]*[）)]", " ", text)
-    text = re.sub(f"(?<=[{CJK}])\\*{{1,2}}[（(][^（）()]*[）)]", " ", text)
+    text = re.sub(f"(?<=[{CJK}])\\s*\\*{{0,2}}\\s*[（(][^（）()]*[）)]", " ", text)
     left = []
-    for run in re.findall(r"[A-Za-z][A-Za-z'’-]*(?:\s+[A-Za-z][A-Za-z'’-]*)*", text):
+    for run in re.findall(r"[A-Za-z][A-Za-z0-9_'’-]*(?:\s+[A-Za-z][A-Za-z0-9_'’-]*)*", text):
         words = [w for w in run.split() if not _allowed(w)]
         if words:
             left.append(run)
@@ -338,7 +341,7 @@ def entry_problems(msgid, msgstr, terms=None, names=None):
         for item in extra:
             problems.append(f"{kind} {_show(item)} is not in the English")
     if names is not None:
-        for name, _, content in _ROLE.findall(msgstr):
+        for name, _, content in _ROLE.findall(_CODE2.sub(" ", msgstr)):
             if name == "term":
                 match = _TARGET.match(content)
                 target = (match.group(2) if match else content).strip().lower()
