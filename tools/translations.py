@@ -39,6 +39,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,12 +116,6 @@ MARKER = re.compile(r"^@@@ (\d+) @@@$", re.M)
 # Spans that must come through a translation unchanged. A role keeps its name and target; the
 # text of a role written `text <target>` may be translated, as may a {term}'s (to another name
 # of the same glossary term) and a link's text.
-_ROLE = re.compile(r"(?<!`)\{([\w:.-]+)\}(`+)(.+?)\2", re.S)
-_CODE = re.compile(r"(?<![`}])(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
-_CODE2 = re.compile(r"``(.+?)``", re.S)
-_DMATH = re.compile(r"\$\$(.+?)\$\$", re.S)
-_MATH = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$", re.S)
-_LINK = re.compile(r"\]\(([^)\s]+)\)")
 _AUTOLINK = re.compile(r"<(https?://[^>]+)>|(https?://[^\s)>]*[^\s)>.,;:。，；：])")
 _HTML = re.compile(r"<[^>\n]+>")
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*")
@@ -133,62 +128,75 @@ def _norm(text):
     return re.sub(r"\s+", " ", text).strip()
 
 
+@lru_cache(maxsize=1)
+def _markdown():
+    """A Markdown parser for one entry, with the book's roles and math (_config.yml)."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+    from mdit_py_plugins.myst_role import myst_role_plugin
+
+    md = MarkdownIt("commonmark").use(dollarmath_plugin, allow_digits=True, allow_space=True)
+    return md.use(myst_role_plugin)
+
+
+def tokens(text):
+    """The inline tokens of an entry: text, roles, code, math, links, emphasis."""
+    return _markdown().parseInline(text)[0].children or []
+
+
+def _role_key(name, content):
+    match = _TARGET.match(content)
+    if name == "term":
+        return (name, None)  # checked against the glossary instead
+    if match and name in TEXT_ROLES:
+        return (name, _norm(match.group(2)))
+    return (name, _norm(content))
+
+
 def role_keys(text):
     """``[(role, target)]``: what each role in ``text`` points at (the text may change)."""
-    keys = []
-    for name, _, content in _ROLE.findall(text):
-        match = _TARGET.match(content)
-        if name == "term":
-            keys.append((name, None))  # checked against the glossary instead
-        elif match and name in TEXT_ROLES:
-            keys.append((name, _norm(match.group(2))))
-        else:
-            keys.append((name, _norm(content)))
-    return keys
-
-
-def _strip_roles(text):
-    return _ROLE.sub(" ", text)
+    return [_role_key(t.meta["name"], t.content) for t in tokens(text) if t.type == "myst_role"]
 
 
 def protected(text):
     """What a translation of ``text`` must keep: role targets, code, math, links, numbers."""
-    # Code in double backticks first: it may show a role as it is typed (`` {term}`x` ``).
-    codes = [_norm(c) for c in _CODE2.findall(text)]
-    text = _CODE2.sub(" ", text)
-    rest = _strip_roles(text)
-    maths = [_norm(m) for m in _DMATH.findall(rest)]
-    rest = _DMATH.sub(" ", rest)
-    codes += [_norm(c) for _, c in _CODE.findall(rest)]
-    rest = _CODE.sub(" ", rest)
-    maths += [_norm(m) for m in _MATH.findall(rest)]
-    rest = _MATH.sub(" ", rest)
-    links = _LINK.findall(rest)
-    rest = _LINK.sub("] ", rest)
-    links += [a or b for a, b in _AUTOLINK.findall(rest)]
-    rest = _AUTOLINK.sub(" ", rest)
-    numbers = _NUMBER.findall(_HTML.sub(" ", rest))
-    return {
-        "role": Counter(role_keys(text)),
-        "code": Counter(codes),
-        "math": Counter(maths),
-        "link": Counter(links),
-        "number": Counter(n.replace(",", "") for n in numbers),
-    }
+    found = {kind: Counter() for kind in ("role", "code", "math", "link", "number")}
+    for token in tokens(text):
+        if token.type == "myst_role":
+            found["role"][_role_key(token.meta["name"], token.content)] += 1
+        elif token.type == "code_inline":
+            found["code"][_norm(token.content)] += 1
+        elif token.type.startswith("math"):
+            found["math"][_norm(token.content)] += 1
+        elif token.type == "link_open":
+            found["link"][token.attrs.get("href", "")] += 1
+        elif token.type == "text":
+            for a, b in _AUTOLINK.findall(token.content):
+                found["link"][a or b] += 1
+            rest = _HTML.sub(" ", _AUTOLINK.sub(" ", token.content))
+            for number in _NUMBER.findall(rest):
+                found["number"][number.replace(",", "")] += 1
+    return found
 
 
 def prose(text):
-    """``text`` without roles, code, math, links and HTML: the words a reader reads."""
-    text = _CODE2.sub(" ", text)
-    text = _ROLE.sub(lambda m: " " + _role_text(m) + " ", text)
-    text = _LINK.sub("] ", text)
-    for pattern in (_DMATH, _CODE, _MATH, _AUTOLINK, _HTML):
-        text = pattern.sub(" ", text)
-    return text
+    """``text`` without roles, code, math, links and HTML: the words a reader reads (the text
+    of a role that shows its own text, ``{term}`遗忘门``` or ``{numref}`第 {number} 节 <x>```,
+    included)."""
+    pieces = []
+    for token in tokens(text):
+        if token.type == "text":
+            pieces.append(_HTML.sub(" ", _AUTOLINK.sub(" ", token.content)))
+        elif token.type == "myst_role":
+            pieces.append(" " + _role_text(token.meta["name"], token.content) + " ")
+        elif token.type in ("softbreak", "hardbreak"):
+            pieces.append("\n")
+        elif token.type in ("code_inline",) or token.type.startswith("math"):
+            pieces.append(" ")
+    return "".join(pieces)
 
 
-def _role_text(match):
-    name, _, content = match.groups()
+def _role_text(name, content):
     target = _TARGET.match(content)
     if name in TEXT_ROLES and target:
         return re.sub(r"\{(number|name)\}", " ", target.group(1))
@@ -207,6 +215,28 @@ def to_translate(page, catalog):
 
 def _unfilled(template):
     return re.sub(r"\{[^{}]*\}", " ", template)
+
+
+def _flat(text):
+    """``text`` with each role, code span and inline equation one opaque Latin token, so that
+    the spacing around them can be checked without looking inside them."""
+    pieces = []
+    for token in tokens(text):
+        if token.type == "text":
+            pieces.append(token.content)
+        elif token.type == "myst_role":
+            pieces.append("`R`")
+        elif token.type == "code_inline":
+            pieces.append("`C`")
+        elif token.type.startswith("math"):
+            pieces.append("$M$")
+        elif token.type in ("softbreak", "hardbreak"):
+            pieces.append("\n")
+        elif token.type in ("strong_open", "strong_close"):
+            pieces.append("**")
+        elif token.type in ("em_open", "em_close"):
+            pieces.append("*")
+    return "".join(pieces)
 
 
 def needs_translation(msgid):
@@ -251,15 +281,11 @@ def punctuation(msgstr):
         f"[{CJK}{CJK_PUNCT}] +(?=[$`{{A-Za-z0-9*])|(?<=[$`}}A-Za-z0-9*]) +[{CJK}{CJK_PUNCT}]"
     )
     # A role counts as Latin text; the text inside it is not looked at.
-    flat = _ROLE.sub("`R`", _without_display_math(msgstr))
+    flat = _flat(msgstr)
     for match in spaced.finditer(flat):
         around = flat[max(0, match.start() - 6) : match.end() + 6]
         problems.append(f"a space between Chinese and Latin text or math: {around!r}")
     return problems
-
-
-def _without_display_math(text):
-    return _DMATH.sub("$$", text)
 
 
 def raw_markup(msgstr):
@@ -341,8 +367,9 @@ def entry_problems(msgid, msgstr, terms=None, names=None):
         for item in extra:
             problems.append(f"{kind} {_show(item)} is not in the English")
     if names is not None:
-        for name, _, content in _ROLE.findall(_CODE2.sub(" ", msgstr)):
-            if name == "term":
+        for token in tokens(msgstr):
+            name, content = token.meta.get("name"), token.content
+            if token.type == "myst_role" and name == "term":
                 match = _TARGET.match(content)
                 target = (match.group(2) if match else content).strip().lower()
                 if target not in names:
