@@ -22,6 +22,7 @@ import torch
 
 from ..checks.calling import call, describe, display_name, fail
 from ..checks.report import verdict
+from ..language import tr
 
 
 def _rolling_std(r, w, ddof=0, include_current=True):
@@ -47,16 +48,22 @@ def check_rolling_volatility(rolling_volatility, cases=((50, 5, 0), (30, 1, 1), 
             expected,
             "s",
             candidates=lambda r=r, w=w: {
-                "you used ddof=1 (the sample standard deviation); use np.std's default, "
-                "ddof=0, the spread of exactly these w returns.": _rolling_std(r, w, ddof=1),
-                "your window ends one step early: s_t should include r_t itself, "
-                "r[max(0, t - w + 1) : t + 1].": _rolling_std(r, w, include_current=False),
-                "your window is one step too long: it should hold w returns, "
-                "r[max(0, t - w + 1) : t + 1].": _rolling_std(r, w + 1),
+                tr(
+                    "you used ddof=1 (the sample standard deviation); use np.std's default, "
+                    "ddof=0, the spread of exactly these w returns."
+                ): _rolling_std(r, w, ddof=1),
+                tr(
+                    "your window ends one step early: s_t should include r_t itself, "
+                    "r[max(0, t - w + 1) : t + 1]."
+                ): _rolling_std(r, w, include_current=False),
+                tr(
+                    "your window is one step too long: it should hold w returns, "
+                    "r[max(0, t - w + 1) : t + 1]."
+                ): _rolling_std(r, w + 1),
             },
             recipe="s[t] = np.std(r[max(0, t - w + 1) : t + 1]) for every t.",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _pearson(states, feature):
@@ -100,15 +107,17 @@ def check_unit_correlations(unit_correlations, cases=((200, 5, 0), (50, 3, 1)), 
             _pearson(states, feature),
             "r",
             candidates={
-                "this is the covariance; divide by both standard deviations to get the "
-                "correlation.": s.T @ f / T,
-                "you did not subtract the means before multiplying.": (states.T @ feature)
+                tr(
+                    "this is the covariance; divide by both standard deviations to get the "
+                    "correlation."
+                ): s.T @ f / T,
+                tr("you did not subtract the means before multiplying."): (states.T @ feature)
                 / np.sqrt((states**2).sum(0) * (feature**2).sum()),
             },
             recipe="r_k = sum((s_k - mean s_k)(f - mean f)) / sqrt(sum((s_k - mean s_k)^2) "
             "sum((f - mean f)^2)) for every unit k.",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _torch_count(D, H, layers, bidirectional):
@@ -125,33 +134,55 @@ def check_lstm_param_count(
         args = {"D": D, "H": H, "num_layers": layers, "bidirectional": bidir}
         got = call(lstm_param_count, args, name=name)
         if got is None or got is Ellipsis:
-            fail(f"{name} returned {describe(got)}: replace the ... with your code.")
+            fail(
+                tr(
+                    "{name} returned {got}: replace the ... with your code.",
+                    name=name,
+                    got=describe(got),
+                )
+            )
         if isinstance(got, bool) or not isinstance(got, (numbers.Integral, np.integer)):
             if not (isinstance(got, numbers.Real) and float(got).is_integer()):
-                fail(f"{name} should return a whole number of parameters; got {describe(got)}.")
+                fail(
+                    tr(
+                        "{name} should return a whole number of parameters; got {got}.",
+                        name=name,
+                        got=describe(got),
+                    )
+                )
         expected = _torch_count(D, H, layers, bidir)
         if int(got) == expected:
             continue
         call_text = f"{name}({D}, {H}, num_layers={layers}, bidirectional={bidir})"
         dirs = 2 if bidir else 1
         causes = {
-            4 * H * (D + H + 1) * dirs: "torch keeps two bias vectors per block (bias_ih and "
-            "bias_hh): 2 H per block, not H.",
-            4 * H * (D + H + 2) * dirs * layers: "every layer above the first reads the hidden "
-            "states of the one below, so its input size is H (2 H when bidirectional), not D.",
-            H * (D + H + 2) * dirs * layers: "an LSTM has four blocks (i, f, g, o), each with "
-            "its own weights.",
+            4 * H * (D + H + 1) * dirs: tr(
+                "torch keeps two bias vectors per block (bias_ih and bias_hh): 2 H per block, "
+                "not H."
+            ),
+            4 * H * (D + H + 2) * dirs * layers: tr(
+                "every layer above the first reads the hidden states of the one below, so its "
+                "input size is H (2 H when bidirectional), not D."
+            ),
+            H * (D + H + 2) * dirs * layers: tr(
+                "an LSTM has four blocks (i, f, g, o), each with its own weights."
+            ),
         }
         if bidir:
-            causes[4 * H * (D + H + 2) * layers] = (
+            causes[4 * H * (D + H + 2) * layers] = tr(
                 "a bidirectional layer has a second, backward set of weights: twice the parameters."
             )
         cause = causes.get(int(got))
-        fail(
-            f"Your {call_text} returned {got}; torch.nn.LSTM has {expected}."
-            + (f"\nLikely cause: {cause}" if cause else "")
+        message = tr(
+            "Your {call} returned {got}; torch.nn.LSTM has {expected}.",
+            call=call_text,
+            got=got,
+            expected=expected,
         )
-    return f"{name}: passed."
+        if cause:
+            message += "\n" + tr("Likely cause: {cause}", cause=cause)
+        fail(message)
+    return tr("{name}: passed.", name=name)
 
 
 def check_growth_exponent(growth_exponent, cases=((1.0, 0), (2.0, 1), (1.5, 2))):
@@ -167,20 +198,35 @@ def check_growth_exponent(growth_exponent, cases=((1.0, 0), (2.0, 1), (1.5, 2)))
             or np.ndim(got) != 0
             or not isinstance(np.asarray(got).item(), numbers.Real)
         ):
-            fail(f"{name} should return one number, the slope; got {describe(got)}.")
+            fail(
+                tr(
+                    "{name} should return one number, the slope; got {got}.",
+                    name=name,
+                    got=describe(got),
+                )
+            )
         expected = float(np.polyfit(np.log(lengths), np.log(times), 1)[0])
         if np.isclose(float(got), expected, rtol=1e-6, atol=1e-9):
             continue
         causes = {
-            float(np.polyfit(lengths, times, 1)[0]): "you fitted the times themselves; fit "
-            "log(time) against log(T), whose slope is the exponent p of time ~ T^p.",
-            float(np.polyfit(np.log(times), np.log(lengths), 1)[0]): "x and y are swapped: "
-            "log(T) goes on the x axis, log(time) on the y axis.",
+            float(np.polyfit(lengths, times, 1)[0]): tr(
+                "you fitted the times themselves; fit log(time) against log(T), whose slope is "
+                "the exponent p of time ~ T^p."
+            ),
+            float(np.polyfit(np.log(times), np.log(lengths), 1)[0]): tr(
+                "x and y are swapped: log(T) goes on the x axis, log(time) on the y axis."
+            ),
         }
         cause = next((m for v, m in causes.items() if np.isclose(float(got), v, rtol=1e-6)), None)
-        fail(
-            f"Your {name} returned {float(got):.4g} for times that grow as T^{p:g}; expected "
-            f"{expected:.4g}, the least-squares slope of log(time) against log(T)."
-            + (f"\nLikely cause: {cause}" if cause else "")
+        message = tr(
+            "Your {name} returned {got:.4g} for times that grow as T^{p:g}; expected "
+            "{expected:.4g}, the least-squares slope of log(time) against log(T).",
+            name=name,
+            got=float(got),
+            p=p,
+            expected=expected,
         )
-    return f"{name}: passed."
+        if cause:
+            message += "\n" + tr("Likely cause: {cause}", cause=cause)
+        fail(message)
+    return tr("{name}: passed.", name=name)
