@@ -34,6 +34,8 @@ import ast
 import builtins
 import re
 
+from ..language import tr
+
 # The package's helpers that any task may use: none of them computes a graded answer.
 ALLOWED = frozenset({
     "sigmoid", "hard_sigmoid", "init_lstm_params", "init_rnn_params", "init_gru_params",
@@ -215,11 +217,11 @@ def delegation(cells, name, forbidden, allowed=()):
     for text in unparsed:  # not Python: only its text can be read
         for word in (*forbidden, "homework", *sorted(DYNAMIC_NAMES)):
             if re.search(rf"\b{re.escape(word)}\b", text):
-                return f"a cell that is not valid Python mentions `{word}`"
+                return tr("a cell that is not valid Python mentions `{word}`", word=word)
     if not statements:
         return None
     for n in unbound(cells, statements):
-        return f"it uses `{n}`, which no cell of the notebook defines"
+        return tr("it uses `{name}`, which no cell of the notebook defines", name=n)
     modules = _package_modules(statements)
     # Imports first, so that the reason names the import rather than a use of its name.
     statements.sort(key=lambda s: not isinstance(s, (ast.Import, ast.ImportFrom)))
@@ -228,12 +230,12 @@ def delegation(cells, name, forbidden, allowed=()):
         local = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)} - _loaded(s)
         for sub in ast.walk(s):
             if isinstance(sub, ast.Name) and sub.id in forbidden and sub.id != name:
-                return f"it uses the package's `{sub.id}`"
+                return tr("it uses the package's `{name}`", name=sub.id)
             if isinstance(sub, ast.Attribute) and sub.attr in forbidden:
-                return f"it uses the package's `{sub.attr}`"
+                return tr("it uses the package's `{name}`", name=sub.attr)
             if isinstance(sub, ast.alias):
                 if any(part in forbidden for part in sub.name.split(".")):
-                    return f"it imports the package's `{sub.name}`"
+                    return tr("it imports the package's `{name}`", name=sub.name)
             if isinstance(sub, (ast.Import, ast.ImportFrom)):
                 paths = (
                     [a.name for a in sub.names] if isinstance(sub, ast.Import)
@@ -242,36 +244,50 @@ def delegation(cells, name, forbidden, allowed=()):
                 grader = f"{GRADER_MODULE}.Grader"
                 for m in paths:
                     if m.startswith(f"{PACKAGE}.") and ".homework" in m and m != grader:
-                        return f"it imports `{m}`, the grading code's own"
+                        return tr("it imports `{module}`, the grading code's own", module=m)
                 if isinstance(sub, ast.ImportFrom) and (sub.module or "").split(".")[0] == PACKAGE:
                     for a in sub.names:
                         if a.name not in allowed and f"{sub.module}.{a.name}" != grader:
-                            return (f"it imports `{a.name}` from the package, which this task "
-                                    "does not allow")  # fmt: skip
+                            return tr(
+                                "it imports `{name}` from the package, which this task "
+                                "does not allow",
+                                name=a.name,
+                            )
             if isinstance(sub, ast.Name) and sub.id in DYNAMIC_NAMES:
                 call = parents.get(sub)
                 if not (sub.id == "getattr" and isinstance(call, ast.Call) and call.func is sub
                         and _constant_name(call) and call.args[1].value in allowed):  # fmt: skip
-                    return (f"it looks names up dynamically (`{sub.id}`), which the grader "
-                            "cannot follow")  # fmt: skip
+                    return tr(
+                        "it looks names up dynamically (`{name}`), which the grader cannot follow",
+                        name=sub.id,
+                    )
             if isinstance(sub, ast.Attribute) and sub.attr in DYNAMIC_ATTRS:
-                return (f"it looks names up dynamically (`.{sub.attr}`), which the grader "
-                        "cannot follow")  # fmt: skip
+                return tr(
+                    "it looks names up dynamically (`{name}`), which the grader cannot follow",
+                    name=f".{sub.attr}",
+                )
             if isinstance(sub, ast.Attribute) and sub.attr == "homework":
-                return "it reaches into `lstm_lessons.homework`, the grading code's own"
+                return tr("it reaches into `lstm_lessons.homework`, the grading code's own")
             if (isinstance(sub, ast.Name) and sub.id in modules and sub.id not in local
                     and isinstance(sub.ctx, ast.Load)):  # fmt: skip
                 parent = parents.get(sub)
                 if not (isinstance(parent, ast.Attribute) and parent.value is sub):
-                    return (f"it passes the package's module `{sub.id}` around, which the "
-                            "grader cannot follow")  # fmt: skip
+                    return tr(
+                        "it passes the package's module `{module}` around, which the "
+                        "grader cannot follow",
+                        module=sub.id,
+                    )
                 if parent.attr not in allowed:
-                    return (f"it uses `{sub.id}.{parent.attr}` from the package, which this "
-                            "task does not allow")  # fmt: skip
+                    return tr(
+                        "it uses `{module}.{attr}` from the package, which this "
+                        "task does not allow",
+                        module=sub.id,
+                        attr=parent.attr,
+                    )
         for text in _strings(s):
             for word in (*forbidden, f"{PACKAGE}.homework"):
                 if word in text:
-                    return f"it names `{word}` in a string"
+                    return tr("it names `{word}` in a string", word=word)
     return None
 
 
