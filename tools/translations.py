@@ -243,7 +243,8 @@ def needs_translation(msgid):
     """Whether ``msgid`` has words to translate (not only math, code, names or numbers)."""
     if msgid.startswith("\n") and msgid.endswith("\n"):
         return False  # a display equation ($$ ... $$ or {math})
-    words = re.findall(r"(?<![A-Za-z0-9_])[A-Za-z][a-z]+(?![A-Za-z0-9_])", prose(msgid))
+    # A word joined to others by "_" or "." is a name in code (lstm_lessons, F.hardsigmoid).
+    words = re.findall(r"(?<![A-Za-z0-9_.])[A-Za-z][a-z]+(?![A-Za-z0-9_]|\.[A-Za-z])", prose(msgid))
     return bool(words)
 
 
@@ -253,7 +254,7 @@ def english_left(msgstr):
     # An English term in brackets right after its Chinese term: 隐藏状态（hidden state）.
     text = re.sub(f"(?<=[{CJK}])\\s*\\*{{0,2}}\\s*[（(][^（）()]*[）)]", " ", text)
     left = []
-    for run in re.findall(r"[A-Za-z][A-Za-z0-9_'’-]*(?:\s+[A-Za-z][A-Za-z0-9_'’-]*)*", text):
+    for run in re.findall(r"[A-Za-z][A-Za-z0-9_.'’-]*(?:\s+[A-Za-z][A-Za-z0-9_.'’-]*)*", text):
         words = [w for w in run.split() if not _allowed(w)]
         if words:
             left.append(run)
@@ -261,7 +262,9 @@ def english_left(msgstr):
 
 
 def _allowed(word):
-    bare = word.strip("'’-")
+    bare = word.strip("'’-.")
+    if "_" in bare or "." in bare:
+        return True  # a name in code: lstm_lessons, nn.Hardsigmoid
     if not bare:
         return True
     if bare.lower() in LATIN_WORDS:
