@@ -24,6 +24,7 @@ from ...cells.scan import cumprod_scan, loop_scan
 from ...cells.scan import scan_backward as _scan_backward
 from ..checks.calling import call, describe, display_name, fail, refuse_package_call
 from ..checks.report import unpack, verdict
+from ..language import tr
 
 TNH = ("T", "N", "H")
 NH = ("N", "H")
@@ -38,11 +39,15 @@ def _pairs(seed, shape):
 
 def _combine_mistakes(a1, b1, a2, b2):
     return {
-        "the maps are applied in the wrong order: (a1, b1) comes first, so the second map "
-        "multiplies the first one's offset: b = a2 * b1 + b2.": (a1 * a2, a1 * b2 + b1),
-        "the offsets are added without the second map's factor: b1 passes through "
-        "h -> a2 h + b2 as well.": (a1 * a2, b1 + b2),
-        "the transitions are added; applying two maps one after the other multiplies them.": (
+        tr(
+            "the maps are applied in the wrong order: (a1, b1) comes first, so the second map "
+            "multiplies the first one's offset: b = a2 * b1 + b2."
+        ): (a1 * a2, a1 * b2 + b1),
+        tr(
+            "the offsets are added without the second map's factor: b1 passes through "
+            "h -> a2 h + b2 as well."
+        ): (a1 * a2, b1 + b2),
+        tr("the transitions are added; applying two maps one after the other multiplies them."): (
             a1 + a2,
             a2 * b1 + b2,
         ),
@@ -61,7 +66,7 @@ def check_combine(combine, cases=((2, 3, 0), (4, 1, 1))):
             name, got, (a2 * a1, a2 * b1 + b2), ("a", "b"), letters=NH,
             candidates=lambda a1=a1, b1=b1, a2=a2, b2=b2: _combine_mistakes(a1, b1, a2, b2),
         )  # fmt: skip
-    return f"{name}: passed (first (a1, b1), then (a2, b2): (a2 a1, a2 b1 + b2))."
+    return tr("{name}: passed (first (a1, b1), then (a2, b2): (a2 a1, a2 b1 + b2)).", name=name)
 
 
 def _round(A, B, d):
@@ -80,15 +85,18 @@ def _round_mistakes(A, B, d):
     A_roll = A * np.roll(A, d, axis=0)
     B_roll = A * np.roll(B, d, axis=0) + B
     return {
-        "the pair at t - d comes first and the pair at t second: B_new[t] = A[t] * B[t - d] "
-        "+ B[t].": (A_new, B_wrong_order),
-        "B_new is computed with the A of this round already updated; both must use the A "
-        "the round started with (compute B_new before you change A, or from a copy).": (
-            A_new,
-            B_after,
-        ),
-        "np.roll wraps around: the first d steps were combined with the last d. Steps "
-        "before d have no partner d steps back and stay as they are.": (A_roll, B_roll),
+        tr(
+            "the pair at t - d comes first and the pair at t second: B_new[t] = A[t] * B[t - d] "
+            "+ B[t]."
+        ): (A_new, B_wrong_order),
+        tr(
+            "B_new is computed with the A of this round already updated; both must use the A "
+            "the round started with (compute B_new before you change A, or from a copy)."
+        ): (A_new, B_after),
+        tr(
+            "np.roll wraps around: the first d steps were combined with the last d. Steps "
+            "before d have no partner d steps back and stay as they are."
+        ): (A_roll, B_roll),
     }
 
 
@@ -125,11 +133,12 @@ def check_doubling_round(doubling_round, cases=((7, 2, 3, 0), (13, 1, 2, 1), (1,
     a, b = rng.uniform(-1.0, 1.0, (37, 2, 3)), rng.standard_normal((37, 2, 3))
     h0 = rng.standard_normal((2, 3))
     h = _doubling_scan(doubling_round, a, b, h0, name)
-    verdict("the doubling scan built from your rounds", h, loop_scan(a, b, h0), "h",
+    verdict(tr("the doubling scan built from your rounds"), h, loop_scan(a, b, h0), "h",
             letters=TNH)  # fmt: skip
-    return (
-        f"{name}: passed; the scan of its ceil(log2 T) rounds equals the step loop, "
-        "negative transitions included."
+    return tr(
+        "{name}: passed; the scan of its ceil(log2 T) rounds equals the step loop, "
+        "negative transitions included.",
+        name=name,
     )
 
 
@@ -141,17 +150,19 @@ def _backward_mistakes(dh, a, h, h0):
     # g accumulated forward in time.
     g_forward = np.concatenate([dh[:1], dh[1:] + a[1:] * loop_scan(a, dh, None)[:-1]])
     return {
-        "g_t = dh_t + a_{t+1} g_{t+1}: the gradient reaches h_t through the NEXT step's "
-        "transition a_{t+1} (and nothing comes after step T); you used a_t.": (
+        # The equations with braces are values, so that a template without values has none.
+        tr("{rule}: the gradient reaches h_t through the NEXT step's transition {a_next} "
+           "(and nothing comes after step T); you used a_t.",
+           rule="g_t = dh_t + a_{t+1} g_{t+1}", a_next="a_{t+1}"): (
             g_same * h_prev, g_same, a[0] * g_same[0]),
-        "da_t multiplies g_t by the state the step started from, h_{t-1} (h0 at the first "
-        "step), not by h_t.": (g_right * h, g_right, a[0] * g_right[0]),
-        "dh0 = a_1 g_1: h0 reaches the loss only through the first step, h_1 = a_1 h0 + b_1.": (
-            g_right * h_prev, g_right, g_right[0]),
-        "the gradients run backward in time: start from the last step and go to the first "
-        "(g_T = dh_T).": (g_forward * h_prev, g_forward, a[0] * g_forward[0]),
-        "db_t is the whole gradient g_t that reaches h_t, the later steps' share included, "
-        "not only dh_t.": (dh * h_prev, dh, a[0] * dh[0]),
+        tr("da_t multiplies g_t by the state the step started from, {h_prev} (h0 at the first "
+           "step), not by h_t.", h_prev="h_{t-1}"): (g_right * h, g_right, a[0] * g_right[0]),
+        tr("dh0 = a_1 g_1: h0 reaches the loss only through the first step, "
+           "h_1 = a_1 h0 + b_1."): (g_right * h_prev, g_right, g_right[0]),
+        tr("the gradients run backward in time: start from the last step and go to the first "
+           "(g_T = dh_T)."): (g_forward * h_prev, g_forward, a[0] * g_forward[0]),
+        tr("db_t is the whole gradient g_t that reaches h_t, the later steps' share included, "
+           "not only dh_t."): (dh * h_prev, dh, a[0] * dh[0]),
     }  # fmt: skip
 
 
@@ -172,7 +183,7 @@ def check_scan_backward(scan_backward, cases=((6, 2, 3, 0), (9, 1, 4, 1))):
             letters=TNH,
             candidates=lambda dh=dh, a=a, h=h, h0=h0: _backward_mistakes(dh, a, h, h0),
         )  # fmt: skip
-    return f"{name}: passed (the reverse-time scan g_t = dh_t + a_(t+1) g_(t+1))."
+    return tr("{name}: passed (the reverse-time scan g_t = dh_t + a_(t+1) g_(t+1)).", name=name)
 
 
 def _first_bad(a, b):
@@ -184,31 +195,49 @@ def _first_bad(a, b):
 def check_first_bad(first_bad, a=None, b=None):
     """``first_bad``: the first step (from 1) where the float32 cumprod closed form fails."""
     if first_bad is None or first_bad is Ellipsis:
-        fail("first_bad is not computed yet: replace the ... with your code.")
+        fail(tr("first_bad is not computed yet: replace the ... with your code."))
     if a is None or b is None:
-        fail("first_bad needs the a and b of the given cell: run it first.")
+        fail(tr("first_bad needs the a and b of the given cell: run it first."))
     if isinstance(first_bad, bool) or np.ndim(first_bad) != 0:
-        fail(f"first_bad is {describe(first_bad)}; expected one whole number, a step.")
+        fail(
+            tr(
+                "first_bad is {got}; expected one whole number, a step.",
+                got=describe(first_bad),
+            )
+        )
     try:
         value = float(first_bad)
     except (TypeError, ValueError):
-        fail(f"first_bad is {describe(first_bad)}; expected one whole number, a step.")
+        fail(
+            tr(
+                "first_bad is {got}; expected one whole number, a step.",
+                got=describe(first_bad),
+            )
+        )
     expected = _first_bad(np.asarray(a, np.float32), np.asarray(b, np.float32))
     if value == expected:
-        return f"first_bad = {expected}: from that step on, the closed form is inf or nan."
+        return tr(
+            "first_bad = {step}: from that step on, the closed form is inf or nan.", step=expected
+        )
     if value == expected - 1:
-        fail(f"first_bad = {value:g} counts steps from 0; count them from 1, as h_1 is the "
-             "first step.")  # fmt: skip
+        fail(tr("first_bad = {value:g} counts steps from 0; count them from 1, as h_1 is the "
+                "first step.", value=value))  # fmt: skip
     with np.errstate(all="ignore"):
         in64 = _first_bad(np.asarray(a, np.float64), np.asarray(b, np.float64))
     if value == in64 and in64 != expected:
         fail(
-            f"first_bad = {value:g} is where the closed form fails in float64; the task "
-            "runs it in float32 (a.astype(np.float32)), whose range ends near 3.4e38."
+            tr(
+                "first_bad = {value:g} is where the closed form fails in float64; the task "
+                "runs it in float32 (a.astype(np.float32)), whose range ends near 3.4e38.",
+                value=value,
+            )
         )
     fail(
-        f"first_bad = {value:g} is not the first step at which the float32 closed form "
-        "h_t = a*_t (sum_s b_s / a*_s), with a* = np.cumprod(a), gives inf or nan for the given "
-        "a and b. Compute it on the given data and find the first step where "
-        "np.isfinite(h) fails for any entry."
+        tr(
+            "first_bad = {value:g} is not the first step at which the float32 closed form "
+            "h_t = a*_t (sum_s b_s / a*_s), with a* = np.cumprod(a), gives inf or nan for the "
+            "given a and b. Compute it on the given data and find the first step where "
+            "np.isfinite(h) fails for any entry.",
+            value=value,
+        )
     )
