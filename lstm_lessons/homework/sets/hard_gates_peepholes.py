@@ -31,6 +31,7 @@ from ...cells.lstm import (
 from ..checks.calling import call, describe, display_name, fail
 from ..checks.cases import CASES, cell_from_a
 from ..checks.report import unpack, verdict
+from ..language import tr
 
 NH = ("N", "H")
 SLOPE = 0.2
@@ -46,18 +47,23 @@ def _hs_inputs(rng):
 
 def _hs_mistakes(x):
     return {
-        "your ramp has slope 1/6 (x / 6 + 1/2, PyTorch's nn.Hardsigmoid); the course's hard "
-        "sigmoid has slope 0.2.": np.clip(x / 6 + 0.5, 0, 1),
-        "your ramp has slope 0.25, the sigmoid's slope at 0; the course's has slope 0.2.": (
-            np.clip(0.25 * x + 0.5, 0, 1)
+        tr(
+            "your ramp has slope 1/6 (x / 6 + 1/2, PyTorch's nn.Hardsigmoid); the course's hard "
+            "sigmoid has slope 0.2."
+        ): np.clip(x / 6 + 0.5, 0, 1),
+        tr(
+            "your ramp has slope 0.25, the sigmoid's slope at 0; the course's has slope 0.2."
+        ): np.clip(0.25 * x + 0.5, 0, 1),
+        tr("the values are not cut off at 0 and 1: a gate must stay between 0 and 1."): 0.2 * x
+        + 0.5,
+        tr("the values are cut off at 1 but not at 0."): np.minimum(0.2 * x + 0.5, 1),
+        tr("the values are cut off at 0 but not at 1."): np.maximum(0.2 * x + 0.5, 0),
+        tr("the offset 0.5 is missing: the ramp must pass through (0, 0.5)."): np.clip(
+            0.2 * x, 0, 1
         ),
-        "the values are not cut off at 0 and 1: a gate must stay between 0 and 1.": 0.2 * x + 0.5,
-        "the values are cut off at 1 but not at 0.": np.minimum(0.2 * x + 0.5, 1),
-        "the values are cut off at 0 but not at 1.": np.maximum(0.2 * x + 0.5, 0),
-        "the offset 0.5 is missing: the ramp must pass through (0, 0.5).": np.clip(0.2 * x, 0, 1),
-        "you returned the logistic sigmoid; this task is its piecewise-linear version.": (
-            _sigmoid(x)
-        ),
+        tr(
+            "you returned the logistic sigmoid; this task is its piecewise-linear version."
+        ): _sigmoid(x),
     }
 
 
@@ -68,21 +74,25 @@ def check_hard_sigmoid(hard_sigmoid):
     for x in (_hs_inputs(rng), _hs_inputs(rng).astype(np.float32), 5 * rng.standard_normal(7)):
         got = call(hard_sigmoid, {"x": x}, name=name)
         verdict(name, got, _hard_sigmoid(x), "y", candidates=partial(_hs_mistakes, x))
-    return f"{name}: passed (float64 and float32, saturation and the corners at +-2.5)."
+    return tr(
+        "{name}: passed (float64 and float32, saturation and the corners at +-2.5).", name=name
+    )
 
 
 def _hs_grad_mistakes(y):
     inside = (y > 0) & (y < 1)
     return {
-        "your derivative is 0.2 where y is exactly 0 or 1 too; there the function is flat, "
-        "so the derivative is 0 (compare with strict inequalities, 0 < y < 1).": np.full_like(
-            y, SLOPE
-        ),
-        "you used the sigmoid's derivative y (1 - y); the hard sigmoid's is a constant "
-        "on its ramp.": y * (1 - y),
-        "you returned 1 on the ramp; the derivative there is the ramp's slope.": inside * 1.0,
-        "you used slope 1/6 (PyTorch's definition); the course's slope is 0.2.": inside / 6,
-        "your derivative is swapped: 0.2 must be on the ramp and 0 in saturation.": np.where(
+        tr(
+            "your derivative is 0.2 where y is exactly 0 or 1 too; there the function is flat, "
+            "so the derivative is 0 (compare with strict inequalities, 0 < y < 1)."
+        ): np.full_like(y, SLOPE),
+        tr(
+            "you used the sigmoid's derivative y (1 - y); the hard sigmoid's is a constant "
+            "on its ramp."
+        ): y * (1 - y),
+        tr("you returned 1 on the ramp; the derivative there is the ramp's slope."): inside * 1.0,
+        tr("you used slope 1/6 (PyTorch's definition); the course's slope is 0.2."): inside / 6,
+        tr("your derivative is swapped: 0.2 must be on the ramp and 0 in saturation."): np.where(
             inside, 0.0, SLOPE
         ),
     }
@@ -97,7 +107,7 @@ def check_hard_sigmoid_grad(hard_sigmoid_grad):
         expected = np.where((y > 0) & (y < 1), SLOPE, 0.0).astype(dtype)
         got = call(hard_sigmoid_grad, {"y": y}, name=name)
         verdict(name, got, expected, "dy", candidates=partial(_hs_grad_mistakes, y))
-    return f"{name}: passed (float64 and float32, with exact 0s and 1s)."
+    return tr("{name}: passed (float64 and float32, with exact 0s and 1s).", name=name)
 
 
 # Chapter 8, task 2: the carousel measured with the package's backward pass.
@@ -133,15 +143,19 @@ def _carousel(x, params, variant, seed="last", wrt="c0"):
 
 def _carousel_mistakes(args):
     return {
-        "you seeded the gradient of h_T (dhs); the loss is sum(c_T), so seed dcs at the last "
-        "step and leave dhs at zero.": lambda: _carousel(**args, seed="h"),
-        "you seeded dL/dc_t = 1 at every step; L = sum(c_T) depends on the last step only.": (
-            lambda: _carousel(**args, seed="all")
-        ),
-        "you returned dL/dh_0; the task asks for dL/dc_0.": lambda: _carousel(**args, wrt="h0"),
-        "you returned the product of the forget gates: that is the cell-state path alone. "
-        "With W_h != 0 the gradient also flows through h and the gates: use the backward "
-        "pass.": lambda: _carousel(**args, wrt="f"),
+        tr(
+            "you seeded the gradient of h_T (dhs); the loss is sum(c_T), so seed dcs at the last "
+            "step and leave dhs at zero."
+        ): lambda: _carousel(**args, seed="h"),
+        tr(
+            "you seeded dL/dc_t = 1 at every step; L = sum(c_T) depends on the last step only."
+        ): lambda: _carousel(**args, seed="all"),
+        tr("you returned dL/dh_0; the task asks for dL/dc_0."): lambda: _carousel(**args, wrt="h0"),
+        tr(
+            "you returned the product of the forget gates: that is the cell-state path alone. "
+            "With W_h != 0 the gradient also flows through h and the gates: use the backward "
+            "pass."
+        ): lambda: _carousel(**args, wrt="f"),
     }
 
 
@@ -164,7 +178,7 @@ def check_carousel(
             letters=NH,
             candidates=partial(_carousel_mistakes, args),
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 KEPT_CELL = {"T": 1000, "H": 4, "forget_bias": 3.0, "seed": 0}
@@ -184,16 +198,24 @@ def kept_cell(variant):
 def check_kept(kept):
     """``kept`` maps "standard" and "hard_sigmoid" to dL/dc_0 of unit 0 for :func:`kept_cell`."""
     if kept is None or kept is Ellipsis or kept == {}:
-        fail("kept is not computed yet: replace the ... with your code.")
+        fail(tr("kept is not computed yet: replace the ... with your code."))
     if not isinstance(kept, dict) or set(kept) != {"standard", "hard_sigmoid"}:
         fail(
-            'kept should be a dict with the keys "standard" and "hard_sigmoid", '
-            f"got {describe(kept)}."
+            tr(
+                'kept should be a dict with the keys "standard" and "hard_sigmoid", got {got}.',
+                got=describe(kept),
+            )
         )
     for variant in ("standard", "hard_sigmoid"):
         value = kept[variant]
         if np.ndim(value) != 0 or value is Ellipsis or value is None:
-            fail(f'kept["{variant}"] should be one number (unit 0 of dc0), got {describe(value)}.')
+            fail(
+                tr(
+                    'kept["{variant}"] should be one number (unit 0 of dc0), got {got}.',
+                    variant=variant,
+                    got=describe(value),
+                )
+            )
         x, params = kept_cell(variant)
         expected = float(_carousel(x, params, variant)[0, 0])
         value = float(value)
@@ -201,15 +223,20 @@ def check_kept(kept):
             continue
         if variant == "hard_sigmoid" and value != 1.0:
             fail(
-                'kept["hard_sigmoid"] is not what the carousel of this cell gives. Its forget gate '
-                "reads only the bias; work out the gate's value and what 1000 such steps do to a "
-                "gradient, then check the variant name you passed."
+                tr(
+                    'kept["hard_sigmoid"] is not what the carousel of this cell gives. Its forget '
+                    "gate reads only the bias; work out the gate's value and what 1000 such steps "
+                    "do to a gradient, then check the variant name you passed."
+                )
             )
         fail(
-            f'kept["{variant}"] is not what your carousel gives for the cell x, params = '
-            f'kept_cell("{variant}"): run carousel(x, params, "{variant}") and take unit 0.'
+            tr(
+                'kept["{variant}"] is not what your carousel gives for the cell x, params = '
+                'kept_cell("{variant}"): run carousel(x, params, "{variant}") and take unit 0.',
+                variant=variant,
+            )
         )
-    return "kept: passed. One gate is exactly 1 and keeps the gradient whole; the other leaks."
+    return tr("kept: passed. One gate is exactly 1 and keeps the gradient whole; the other leaks.")
 
 
 # Chapter 10, task 2: the backward pass of the peephole gates.
@@ -255,21 +282,25 @@ def _peephole_backward(
 def _peephole_backward_mistakes(args):
     right = _peephole_backward(**args)
     return {
-        "the output gate read c_t, so c_t gets the extra gradient da_o * p_o; it is missing.": (
-            _peephole_backward(**args, o_term=False)
-        ),
-        "the gates i and f read c_prev, so dc_prev gets da_i * p_i + da_f * p_f; they are "
-        "missing.": _peephole_backward(**args, if_terms=False),
-        "the term da_o * p_o belongs in the gradient of c_t before that gradient is used for "
-        "i, f, g and c_prev; you added it too late.": _peephole_backward(**args, late_o=True),
-        "dp_o multiplies da_o by the state the output gate read: c_t, not c_prev.": (
-            _peephole_backward(**args, dp_o_state="c_prev")
-        ),
-        "dp_i, dp_f and dp_o must be summed over the batch: one number per unit, shape (H,).": (
+        tr(
+            "the output gate read c_t, so c_t gets the extra gradient da_o * p_o; it is missing."
+        ): _peephole_backward(**args, o_term=False),
+        tr(
+            "the gates i and f read c_prev, so dc_prev gets da_i * p_i + da_f * p_f; they are "
+            "missing."
+        ): _peephole_backward(**args, if_terms=False),
+        tr(
+            "the term da_o * p_o belongs in the gradient of c_t before that gradient is used for "
+            "i, f, g and c_prev; you added it too late."
+        ): _peephole_backward(**args, late_o=True),
+        tr(
+            "dp_o multiplies da_o by the state the output gate read: c_t, not c_prev."
+        ): _peephole_backward(**args, dp_o_state="c_prev"),
+        tr("dp_i, dp_f and dp_o must be summed over the batch: one number per unit, shape (H,)."): (
             *right[:5],
             *(v * 0 for v in right[5:]),
         ),
-        "every gradient has the wrong sign.": tuple(-v for v in right),
+        tr("every gradient has the wrong sign."): tuple(-v for v in right),
     }
 
 
@@ -298,9 +329,14 @@ def check_peephole_backward(peephole_cell_backward, cases=CASES):
             for k in (5, 6, 7):
                 if np.shape(got[k]) == (N, H) and N > 1:
                     fail(
-                        f"Your {name} returned {PEEPHOLE_OUTPUTS[k]} of shape {(N, H)}; a peephole "
-                        "weight is one number per unit, so its gradient is summed over the "
-                        "batch: shape (H,)."
+                        tr(
+                            "Your {name} returned {output} of shape {shape}; a peephole weight is "
+                            "one number per unit, so its gradient is summed over the batch: "
+                            "shape (H,).",
+                            name=name,
+                            output=PEEPHOLE_OUTPUTS[k],
+                            shape=(N, H),
+                        )
                     )
         verdict(
             name,
@@ -309,7 +345,7 @@ def check_peephole_backward(peephole_cell_backward, cases=CASES):
             PEEPHOLE_OUTPUTS,
             candidates=partial(_peephole_backward_mistakes, args),
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 # Chapter 10, task 3: the fixed point of a one-unit map and its slope.
@@ -369,32 +405,49 @@ def check_fixed_point(fixed_point, cases=FIXED_POINT_CASES):
         for value, what in zip(got, ("c_star", "slope"), strict=True):
             if np.size(value) != 1 or not np.isfinite(np.asarray(value, dtype=float)).all():
                 fail(
-                    f"For p = {p:g}, your {name} returned {what} as {describe(value)}; "
-                    "expected one finite number."
+                    tr(
+                        "For p = {p:g}, your {name} returned {what} as {got}; expected one finite "
+                        "number.",
+                        p=p,
+                        name=name,
+                        what=what,
+                        got=describe(value),
+                    )
                 )
         c_star, slope = (float(np.asarray(v, dtype=float).reshape(())) for v in got)
         c_ref, s_ref = _reference_fixed_point(params)
         if not np.isclose(c_star, c_ref, rtol=1e-5, atol=1e-6):
             moved = float(_next_c(np.array([[c_star]]), params)[0][0, 0] - c_star)
             fail(
-                f"For p = {p:g}, your c_star is not a fixed point: one step of the map moves it "
-                f"by {moved:+.3g}. If you iterated the map: that converges only to a stable "
-                "fixed point; solve c' - c = 0 instead (bisection or Newton)."
+                tr(
+                    "For p = {p:g}, your c_star is not a fixed point: one step of the map moves it "
+                    "by {moved:+.3g}. If you iterated the map: that converges only to a stable "
+                    "fixed point; solve c' - c = 0 instead (bisection or Newton).",
+                    p=p,
+                    moved=moved,
+                )
             )
         if not np.isclose(slope, s_ref, rtol=1e-5, atol=1e-6):
-            text = f"For p = {p:g}, c_star is right but the slope at it is not."
             if np.isclose(slope, -s_ref, rtol=1e-4, atol=1e-5):
-                text += " Its sign is flipped."
+                why = tr("Its sign is flipped.")
             elif np.isclose(slope, s_ref - 1, rtol=1e-4, atol=1e-5):
-                text += " You computed the slope of c' - c; the map's slope is that plus 1."
+                why = tr("You computed the slope of c' - c; the map's slope is that plus 1.")
             else:
-                text += (
-                    " It is dc'/dc, the derivative of the next cell state with respect to the "
+                why = tr(
+                    "It is dc'/dc, the derivative of the next cell state with respect to the "
                     "current one (centred differences with a step of about 1e-6, or the "
                     "backward pass seeded with dc' = 1)."
                 )
-            fail(text)
-    return f"{name}: passed ({len(cases)} cells, stable and unstable fixed points)."
+            fail(
+                tr(
+                    "For p = {p:g}, c_star is right but the slope at it is not. {why}",
+                    p=p,
+                    why=why,
+                )
+            )
+    return tr(
+        "{name}: passed ({n} cells, stable and unstable fixed points).", name=name, n=len(cases)
+    )
 
 
 def _slope_at(p):
@@ -404,17 +457,21 @@ def _slope_at(p):
 def check_p_flip(p_flip):
     """``p_flip``: the p_i of chapter 10's cell where the slope at the fixed point is -1 (1e-3)."""
     if p_flip is None or p_flip is Ellipsis:
-        fail("p_flip is not computed yet: replace the ... with your code.")
+        fail(tr("p_flip is not computed yet: replace the ... with your code."))
     if np.size(p_flip) != 1:
-        fail(f"p_flip should be one number, got {describe(p_flip)}.")
+        fail(tr("p_flip should be one number, got {got}.", got=describe(p_flip)))
     p = float(np.asarray(p_flip, dtype=float).reshape(()))
     if not np.isfinite(p) or p >= 0:
-        fail(f"p_flip should be a negative number (the feedback is negative), got {p}.")
+        fail(tr("p_flip should be a negative number (the feedback is negative), got {p}.", p=p))
     slope = _slope_at(p)
     # The slope falls as p falls; the flip lies within 1e-3 of p when it changes side there.
     if not (_slope_at(p + 1e-3) > -1 > _slope_at(p - 1e-3)):
         fail(
-            f"At your p_flip = {p:.6g} the slope at the fixed point is {slope:.6g}, not -1 "
-            "(to the 1e-3 in p that this check asks for)."
+            tr(
+                "At your p_flip = {p:.6g} the slope at the fixed point is {slope:.6g}, not -1 "
+                "(to the 1e-3 in p that this check asks for).",
+                p=p,
+                slope=slope,
+            )
         )
-    return f"p_flip = {p:.4f}: passed. The fixed point loses stability there."
+    return tr("p_flip = {p:.4f}: passed. The fixed point loses stability there.", p=p)
