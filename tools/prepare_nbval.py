@@ -6,7 +6,7 @@ Each FOLDER that exists is copied whole into OUT_DIR, so that a notebook still
 finds the files beside it when nbval runs it there. In the copy, every
 `.md` file that MyST-NB treats as a notebook (same test as the book build) is
 converted to `.ipynb` with jupytext; `.ipynb` files already in the folder are
-kept. A missing FOLDER is skipped.
+kept. A missing FOLDER is skipped, and so are the Chinese copies in its ``zh/``.
 
 With ``--cache DIR`` (the book build's jupyter-cache, ``_build/.jupyter_cache``),
 each notebook whose code the book build executed (the cache matches notebooks
@@ -36,8 +36,13 @@ def main(out_dir: Path, folders: list[Path], cache_dir: Path | None = None):
     out_dir.mkdir(parents=True)
     for folder in folders:
         if folder.is_dir():
+            # The Chinese copies (exercises/zh, solutions/zh) are the English notebooks' code
+            # with translated Markdown (tools/translate_notebooks.py, which --check compares);
+            # tests/test_chinese_notebooks.py runs their grader.
             shutil.copytree(
-                folder, out_dir / folder.name, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+                folder,
+                out_dir / folder.name,
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "zh"),
             )
 
     for md in sorted(out_dir.rglob("*.md")):
