@@ -11,7 +11,8 @@ its Markdown cells replaced by its translation in ``locales/zh_CN/LC_MESSAGES/<f
 (the catalog the Chinese edition of the same page uses: one translation for the site and the
 notebook). Its code is the English notebook's, but for the grader, which gives its feedback in
 Chinese: ``Grader("<set>", language="zh")``; the notebook's metadata says so too
-(``lstm_lessons_language``), for the class grader. Links to other files of the repository are
+(``lstm_lessons_language``), for the class grader. A solution's grading manifest stays with the
+English notebook. Links to other files of the repository are
 moved one folder up, where the copy lies. A paragraph without a translation is an error: the copy
 is not written half in English.
 """
@@ -31,6 +32,7 @@ FOLDERS = ("exercises", "solutions")
 LANGUAGE = "zh"
 SUBFOLDER = "zh"
 METADATA_KEY = "lstm_lessons_language"
+MANIFEST_KEY = "lstm_lessons"
 _GRADER = re.compile(r'Grader\((["\'])([\w-]+)\1\)')
 _RELATIVE_LINK = re.compile(r"\]\((?!https?:|mailto:|#|/)([^)\s]+)\)")
 
@@ -108,6 +110,9 @@ def translate_notebook(notebook, catalog):
             )
         cell["source"] = source
     nb["metadata"][METADATA_KEY] = LANGUAGE
+    # A solution's grading manifest (hidden tests included) stays with the English notebook,
+    # where the grader reads it; a copy meant for readers does not carry it.
+    nb["metadata"].pop(MANIFEST_KEY, None)
     return nb, missing
 
 
