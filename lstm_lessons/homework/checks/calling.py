@@ -18,6 +18,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from ..language import tr
 from .delegation import delegation
 
 # Frames in this package are the checks' own; the student's line is the last frame outside.
@@ -43,33 +44,43 @@ def describe(value):
     if value is None:
         return "None"
     if value is Ellipsis:
-        return "... (Ellipsis), so the task is not done yet"
+        return tr("... (Ellipsis), so the task is not done yet")
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
+        return tr(
+            "an array of shape {shape} and dtype {dtype}", shape=value.shape, dtype=value.dtype
+        )
     if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)} item{'s' * (len(value) != 1)}"
+        kind, n = type(value).__name__, len(value)
+        if n == 1:
+            return tr("a {kind} of {n} item", kind=kind, n=n)
+        return tr("a {kind} of {n} items", kind=kind, n=n)
     if isinstance(value, (bool, numbers.Number)):
-        return f"the number {value!r}"
+        return tr("the number {value!r}", value=value)
     if isinstance(getattr(value, "grading_type", None), str):  # sent from a sandbox
-        return f"a {value.grading_type}"
-    return f"a {type(value).__module__.split('.')[0]}.{type(value).__name__}".replace(
-        "builtins.", ""
-    )
+        return tr("a {kind}", kind=value.grading_type)
+    kind = f"{type(value).__module__.split('.')[0]}.{type(value).__name__}"
+    return tr("a {kind}", kind=kind.replace("builtins.", ""))
 
 
 def _describe_arg(name, value):
     if isinstance(value, np.ndarray):
         if value.size <= 2:
             return f"{name} = {np.array2string(value, separator=', ')} ({value.dtype})"
-        return f"{name} of shape {value.shape}"
+        return tr("{name} of shape {shape}", name=name, shape=value.shape)
     if isinstance(value, (list, tuple)) and all(isinstance(v, np.ndarray) for v in value):
         shapes = ", ".join(str(v.shape) for v in value)
-        return f"{name} = a {type(value).__name__} of {len(value)} arrays of shapes {shapes}"
+        return tr(
+            "{name} = a {kind} of {n} arrays of shapes {shapes}",
+            name=name,
+            kind=type(value).__name__,
+            n=len(value),
+            shapes=shapes,
+        )
     if isinstance(value, dict):  # a dict of parameters: the names and shapes, not the numbers
         items = ", ".join(
             f"{k} {v.shape}" if isinstance(v, np.ndarray) else f"{k}" for k, v in value.items()
         )
-        return f"{name} = a dict of {items}"
+        return tr("{name} = a dict of {items}", name=name, items=items)
     text = repr(value)
     return f"{name} = {text if len(text) <= 60 else text[:50] + '...'}"
 
@@ -111,34 +122,44 @@ def _is_matmul_error(exc):
     return isinstance(exc, ValueError) and ("matmul" in text or "not aligned" in text)
 
 
-# Hints for any check; a check puts its own, more specific hints first.
+# Hints for any check; a check puts its own, more specific hints first. A hint is its text
+# or, where it is made before the language is known (at import), a function returning it.
 GENERIC_HINTS = (
     (
         lambda e: isinstance(e, NotImplementedError),
-        "the function is still the template: replace `raise NotImplementedError` with your code.",
+        lambda: tr(
+            "the function is still the template: replace `raise NotImplementedError` with your "
+            "code."
+        ),
     ),
     (
         lambda e: isinstance(e, NameError),
-        "a name used inside your function is not defined. Did you run the cell that defines it, "
-        "and is it spelt the same way?",
+        lambda: tr(
+            "a name used inside your function is not defined. Did you run the cell that defines "
+            "it, and is it spelt the same way?"
+        ),
     ),
     (
         _is_matmul_error,
-        "the course uses row vectors: x (N, D) @ W_x (D, 4H) and h_prev (N, H) @ W_h (H, 4H). "
-        "Check the order of the factors of `@` and that no weight is transposed.",
+        lambda: tr(
+            "the course uses row vectors: x (N, D) @ W_x (D, 4H) and h_prev (N, H) @ W_h (H, 4H). "
+            "Check the order of the factors of `@` and that no weight is transposed."
+        ),
     ),
     (
         lambda e: "could not be broadcast" in str(e),
-        "two arrays of different shapes met in an element-wise operation; print their .shape "
-        "to see which one is not (N, H).",
+        lambda: tr(
+            "two arrays of different shapes met in an element-wise operation; print their .shape "
+            "to see which one is not (N, H)."
+        ),
     ),
     (
         lambda e: "NoneType" in str(e),
-        "a value in your code is None: does a helper function end without `return`?",
+        lambda: tr("a value in your code is None: does a helper function end without `return`?"),
     ),
     (
         lambda e: isinstance(e, IndexError),
-        "an index is out of range; check the sizes of your slices.",
+        lambda: tr("an index is out of range; check the sizes of your slices."),
     ),
 )
 
@@ -155,10 +176,14 @@ def call(fn, args, *, name, hints=(), strict=False):
     """
     if fn is None:
         fail(
-            f"`{name}` is not defined yet (got None): run the cell that defines it, then the check."
+            tr(
+                "`{name}` is not defined yet (got None): run the cell that defines it, then the "
+                "check.",
+                name=name,
+            )
         )
     if not callable(fn):
-        fail(f"expected `{name}` to be a function, got {describe(fn)}.")
+        fail(tr("expected `{name}` to be a function, got {what}.", name=name, what=describe(fn)))
     copies = {k: _copy(v) for k, v in args.items()}
     errstate = (
         np.errstate(over="warn", invalid="warn", divide="warn", under="ignore")
@@ -174,8 +199,11 @@ def call(fn, args, *, name, hints=(), strict=False):
         raise CheckFailed(_raised(exc, name, args, hints)) from None
     if result is None and _is_template(fn):
         fail(
-            f"Your {name} is still the template: the task is not done yet "
-            "(replace the ... with your code)."
+            tr(
+                "Your {name} is still the template: the task is not done yet "
+                "(replace the ... with your code).",
+                name=name,
+            )
         )
     _check_unchanged(args, copies, name)
     return result
@@ -198,17 +226,28 @@ def _is_template(fn):
 
 def _raised(exc, name, args, hints):
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    called = describe_args(args)
     if isinstance(exc, Warning):
-        head = f"Your {name} made NumPy warn ({detail})"
+        head = tr(
+            "Your {name} made NumPy warn ({detail}) when called with {args}.",
+            name=name,
+            detail=detail,
+            args=called,
+        )
     else:
-        head = f"Your {name} raised {detail}"
-    lines = [f"{head} when called with {describe_args(args)}."]
+        head = tr(
+            "Your {name} raised {detail} when called with {args}.",
+            name=name,
+            detail=detail,
+            args=called,
+        )
+    lines = [head]
     line = student_line(exc)
     if line:
-        lines.append(f"It happened in the line {line}.")
+        lines.append(tr("It happened in the line {line}.", line=line))
     for test, hint in (*hints, *GENERIC_HINTS):
         if test(exc):
-            lines.append("Hint: " + hint)
+            lines.append(tr("Hint: {hint}", hint=hint() if callable(hint) else hint))
             break
     return "\n".join(lines)
 
@@ -220,16 +259,26 @@ def _check_unchanged(args, copies, name):
         if isinstance(before, dict):
             if not isinstance(after, dict) or after.keys() != before.keys():
                 fail(
-                    f"Your {name} changed the keys of its argument `{key}` in place; leave the "
-                    "inputs unchanged and make a new dict: `{**params, 'b': b}`."
+                    tr(
+                        "Your {name} changed the keys of its argument `{key}` in place; leave the "
+                        "inputs unchanged and make a new dict: `{{**params, 'b': b}}`.",
+                        name=name,
+                        key=key,
+                    )
                 )
             pairs = [(f"{key}[{k!r}]", before[k], after[k]) for k in before]
         elif isinstance(before, (list, tuple)):
             if len(after) != len(before):
                 fail(
-                    f"Your {name} changed the length of its argument `{key}` "
-                    f"from {len(before)} to {len(after)}; leave the inputs unchanged "
-                    "and return a new list."
+                    tr(
+                        "Your {name} changed the length of its argument `{key}` "
+                        "from {before} to {after}; leave the inputs unchanged "
+                        "and return a new list.",
+                        name=name,
+                        key=key,
+                        before=len(before),
+                        after=len(after),
+                    )
                 )
             pairs = [
                 (f"{key}[{j}]", b, a) for j, (b, a) in enumerate(zip(before, after, strict=True))
@@ -243,16 +292,26 @@ def _check_unchanged(args, copies, name):
                 var = label.split("[")[0] if label == key else "g"
                 if isinstance(before, dict):
                     fail(
-                        f"Your {name} changed {label} in place (with `+=`, `*=`, `[...] =` or "
-                        "an `out=`): a function must leave its inputs as they were, and every "
-                        f"later call would start from the changed `{key}`. Change a copy: "
-                        f"`{label}.copy()`, or `{key} = {{**{key}, ...}}`."
+                        tr(
+                            "Your {name} changed {label} in place (with `+=`, `*=`, `[...] =` or "
+                            "an `out=`): a function must leave its inputs as they were, and every "
+                            "later call would start from the changed `{key}`. Change a copy: "
+                            "`{label}.copy()`, or `{key} = {{**{key}, ...}}`.",
+                            name=name,
+                            label=label,
+                            key=key,
+                        )
                     )
                 fail(
-                    f"Your {name} changed its argument `{label}` in place (with `+=`, `*=`, "
-                    f"`[...] =` or an `out=`). A function must leave its inputs as they were: "
-                    f"`{var} = {var} * s` makes a new array, while `{var} *= s` overwrites "
-                    "the caller's."
+                    tr(
+                        "Your {name} changed its argument `{label}` in place (with `+=`, `*=`, "
+                        "`[...] =` or an `out=`). A function must leave its inputs as they were: "
+                        "`{var} = {var} * s` makes a new array, while `{var} *= s` overwrites "
+                        "the caller's.",
+                        name=name,
+                        label=label,
+                        var=var,
+                    )
                 )
 
 
@@ -273,9 +332,13 @@ def refuse_package_call(fn, forbidden, name, allowed=()):
         why = delegation(list(cells), str(getattr(fn, "grading_name", name)), forbidden, allowed)
         if why:
             fail(
-                f"Your {name} was not checked: {why}. The task asks you not to use the "
-                "package's own implementation (it is what the check compares with) or the "
-                "grading code: write the equations yourself. This task scores nothing."
+                tr(
+                    "Your {name} was not checked: {why}. The task asks you not to use the "
+                    "package's own implementation (it is what the check compares with) or the "
+                    "grading code: write the equations yourself. This task scores nothing.",
+                    name=name,
+                    why=why,
+                )
             )
         return
     try:
@@ -294,9 +357,14 @@ def refuse_package_call(fn, forbidden, name, allowed=()):
             module = str(getattr(value, "__module__", "") or "")
             if module.startswith("lstm_lessons.") and getattr(value, "__name__", "") in forbidden:
                 fail(
-                    f"Your {name} calls the package's `{value.__name__}` (as `{node.id}`), "
-                    "which the task asks you not to use: it is what the check compares with. "
-                    "Write the equations yourself."
+                    tr(
+                        "Your {name} calls the package's `{func}` (as `{alias}`), "
+                        "which the task asks you not to use: it is what the check compares with. "
+                        "Write the equations yourself.",
+                        name=name,
+                        func=value.__name__,
+                        alias=node.id,
+                    )
                 )
         if not isinstance(node, ast.Call):
             continue
@@ -304,8 +372,12 @@ def refuse_package_call(fn, forbidden, name, allowed=()):
         called = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
         if called in forbidden and not (isinstance(target, ast.Name) and called == own):
             fail(
-                f"Your {name} calls the package's `{called}`, which the task asks you not to "
-                "use: it is what the check compares with. Write the equations yourself."
+                tr(
+                    "Your {name} calls the package's `{func}`, which the task asks you not to "
+                    "use: it is what the check compares with. Write the equations yourself.",
+                    name=name,
+                    func=called,
+                )
             )
 
 
