@@ -26,6 +26,7 @@ import numpy as np
 
 from ..checks.calling import call, describe, display_name, fail, refuse_package_call
 from ..checks.report import diagnose, verdict
+from ..language import tr
 
 #: A carousel step: the forget gate above this ...
 CAROUSEL_F = 0.95
@@ -60,19 +61,30 @@ def _half_life_mistakes(f):
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_f = np.log(f)
         return {
-            "this is -1 / ln f, the time constant (the steps to fall to 1/e of the content), "
-            "or log2(2) over ln f: the half-life needs one logarithm throughout, "
-            "-ln 2 / ln f.": -1.0 / ln_f,
-            "you mixed logarithms: ln 2 over log2(f). Use one logarithm throughout: "
-            "-ln 2 / ln f (or -1 / log2(f)).": -np.log(2.0) / np.log2(f),
-            "your half-lives are negative: ln f < 0 for f < 1, so the formula needs its minus "
-            "sign, -ln 2 / ln f.": np.log(2.0) / ln_f,
-            "this is upside down: it is -ln f / ln 2, the halvings per step; the half-life is "
-            "its inverse, -ln 2 / ln f.": -ln_f / np.log(2.0),
-            "ln 2 / (1 - f) is an approximation that holds only for f near 1; use the "
-            "logarithm, -ln 2 / ln f.": np.log(2.0) / (1.0 - f),
-            "1 / (1 - f) is the mean time a content survives, not its half-life: -ln 2 / ln f.": 1.0
-            / (1.0 - f),
+            tr(
+                "this is -1 / ln f, the time constant (the steps to fall to 1/e of the content), "
+                "or log2(2) over ln f: the half-life needs one logarithm throughout, "
+                "-ln 2 / ln f."
+            ): -1.0 / ln_f,
+            tr(
+                "you mixed logarithms: ln 2 over log2(f). Use one logarithm throughout: "
+                "-ln 2 / ln f (or -1 / log2(f))."
+            ): -np.log(2.0) / np.log2(f),
+            tr(
+                "your half-lives are negative: ln f < 0 for f < 1, so the formula needs its minus "
+                "sign, -ln 2 / ln f."
+            ): np.log(2.0) / ln_f,
+            tr(
+                "this is upside down: it is -ln f / ln 2, the halvings per step; the half-life is "
+                "its inverse, -ln 2 / ln f."
+            ): -ln_f / np.log(2.0),
+            tr(
+                "ln 2 / (1 - f) is an approximation that holds only for f near 1; use the "
+                "logarithm, -ln 2 / ln f."
+            ): np.log(2.0) / (1.0 - f),
+            tr(
+                "1 / (1 - f) is the mean time a content survives, not its half-life: -ln 2 / ln f."
+            ): 1.0 / (1.0 - f),
         }
 
 
@@ -81,15 +93,25 @@ def _special(got, f, name):
     for k in np.flatnonzero(f == 1.0):
         if not (np.isinf(got[k]) and got[k] > 0):
             fail(
-                f"Your {name} gives {float(got[k])} for f_mean[{k}] = 1.0; expected inf. A unit "
-                "whose mean forget gate is 1 never forgets: ln 1 = 0, so the formula divides by "
-                "zero there; return np.inf at f_mean == 1."
+                tr(
+                    "Your {name} gives {got} for f_mean[{k}] = 1.0; expected inf. A unit whose "
+                    "mean forget gate is 1 never forgets: ln 1 = 0, so the formula divides by "
+                    "zero there; return np.inf at f_mean == 1.",
+                    name=name,
+                    got=float(got[k]),
+                    k=k,
+                )
             )
     for k in np.flatnonzero(np.isnan(f)):
         if not np.isnan(got[k]):
             fail(
-                f"Your {name} gives {float(got[k])} for f_mean[{k}] = nan; expected nan. A mean of "
-                "nothing (NaN) has no half-life: let the NaN through, as -ln 2 / ln(nan) does."
+                tr(
+                    "Your {name} gives {got} for f_mean[{k}] = nan; expected nan. A mean of "
+                    "nothing (NaN) has no half-life: let the NaN through, as -ln 2 / ln(nan) does.",
+                    name=name,
+                    got=float(got[k]),
+                    k=k,
+                )
             )
 
 
@@ -103,12 +125,20 @@ def _finite_where_expected(got, expected, f, name):
     cause = diagnose(
         got[ok], {m: v[ok] for m, v in _half_life_mistakes(f).items() if np.isfinite(v[ok]).all()}
     )
-    fail(
-        f"Your {name} gives {float(got[k])} for f_mean[{k}] = {float(f[k])!r}; expected "
-        f"{expected[k]:.6g}, "
-        f"a finite number of steps ({int(bad.sum())} of {len(got)} such entries)."
-        + (f"\nLikely cause: {cause}" if cause else "")
+    message = tr(
+        "Your {name} gives {got} for f_mean[{k}] = {f!r}; expected {expected:.6g}, a finite "
+        "number of steps ({n_bad} of {n} such entries).",
+        name=name,
+        got=float(got[k]),
+        k=k,
+        f=float(f[k]),
+        expected=expected[k],
+        n_bad=int(bad.sum()),
+        n=len(got),
     )
+    if cause:
+        message += "\n" + tr("Likely cause: {cause}", cause=cause)
+    fail(message)
 
 
 def _refuses_out_of_range(half_life, f, name):
@@ -121,21 +151,35 @@ def _refuses_out_of_range(half_life, f, name):
         except ValueError as exc:
             if not str(exc).strip():
                 fail(
-                    f"Your {name} raised a ValueError without a message for f_mean[0] = {bad}; "
-                    "say what was expected and what came, e.g. "
-                    "'f_mean: expected values in [0, 1], got ...'."
+                    tr(
+                        "Your {name} raised a ValueError without a message for f_mean[0] = {bad}; "
+                        "say what was expected and what came, e.g. "
+                        "'f_mean: expected values in [0, 1], got ...'.",
+                        name=name,
+                        bad=bad,
+                    )
                 )
             continue
         except Exception as exc:
             fail(
-                f"Your {name} raised {type(exc).__name__} for f_mean[0] = {bad}; expected a "
-                "ValueError (a mean gate outside [0, 1] is a bad value, not a bad type)."
+                tr(
+                    "Your {name} raised {error} for f_mean[0] = {bad}; expected a ValueError (a "
+                    "mean gate outside [0, 1] is a bad value, not a bad type).",
+                    name=name,
+                    error=type(exc).__name__,
+                    bad=bad,
+                )
             )
         fail(
-            f"Your {name} returned {describe(got)} for f_mean[0] = {bad}, which is no mean of a "
-            "gate (a gate lies between 0 and 1); expected it to raise a ValueError saying so. "
-            "Note that NaN must still give NaN: test f_mean < 0 or f_mean > 1, comparisons that "
-            "are False for NaN."
+            tr(
+                "Your {name} returned {got} for f_mean[0] = {bad}, which is no mean of a gate (a "
+                "gate lies between 0 and 1); expected it to raise a ValueError saying so. Note "
+                "that NaN must still give NaN: test f_mean < 0 or f_mean > 1, comparisons that "
+                "are False for NaN.",
+                name=name,
+                got=describe(got),
+                bad=bad,
+            )
         )
 
 
@@ -152,21 +196,33 @@ def check_half_life(half_life, cases=((12, 0, True),)):
         has_nan = bool(np.isnan(f).any())
         nan_hint = (
             lambda e, has_nan=has_nan: isinstance(e, ValueError) and has_nan,
-            f"f_mean[{len(f) - 1}] is NaN, which is not a value outside [0, 1]: NaN must give "
-            "NaN. A comparison with NaN is False, so test f_mean < 0 or f_mean > 1 (not "
-            "'not 0 <= f_mean <= 1').",
+            tr(
+                "f_mean[{k}] is NaN, which is not a value outside [0, 1]: NaN must give NaN. A "
+                "comparison with NaN is False, so test f_mean < 0 or f_mean > 1 (not "
+                "'not 0 <= f_mean <= 1').",
+                k=len(f) - 1,
+            ),
         )
         got = call(half_life, {"f_mean": f}, name=name, hints=(nan_hint,))
         expected = reference_half_life(f)
         if not isinstance(got, np.ndarray) or got.shape != f.shape or got.dtype.kind != "f":
             if isinstance(got, np.ndarray) and got.shape == f.shape:
                 fail(
-                    f"Your {name} returned an array of dtype {got.dtype}; expected float64 "
-                    "half-lives (a number of steps need not be whole)."
+                    tr(
+                        "Your {name} returned an array of dtype {dtype}; expected float64 "
+                        "half-lives (a number of steps need not be whole).",
+                        name=name,
+                        dtype=got.dtype,
+                    )
                 )
             fail(
-                f"Your {name} returned {describe(got)} for f_mean of shape {f.shape}; expected "
-                f"a NumPy array of shape {f.shape}, one half-life per unit."
+                tr(
+                    "Your {name} returned {got} for f_mean of shape {shape}; expected a NumPy "
+                    "array of shape {shape}, one half-life per unit.",
+                    name=name,
+                    got=describe(got),
+                    shape=f.shape,
+                )
             )
         _special(got, f, name)
         finite = np.isfinite(expected)  # the finite answers come first (half_life_case)
@@ -182,7 +238,7 @@ def check_half_life(half_life, cases=((12, 0, True),)):
             recipe="n = -ln 2 / ln f_mean; inf where f_mean == 1.",
         )
         _refuses_out_of_range(half_life, f, name)
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def reference_carousel_units(f, i):
@@ -293,37 +349,48 @@ def _carousel_mistakes(f, i):
     share = holds.mean(axis=(0, 1))
     per_sequence = holds.mean(axis=0) > CAROUSEL_SHARE  # (N, H)
     return {
-        "you used >= where the rule says >: a forget gate of exactly 0.95 or an input gate of "
-        "exactly 0.05 is not a carousel step, and a unit needs more than half of its steps, "
-        "not half.": units_of(
-            ((f >= CAROUSEL_F) & (i <= CAROUSEL_I)).mean(axis=(0, 1)) >= CAROUSEL_SHARE
-        ),
-        "you used f >= 0.95 and i <= 0.05: the rule is strict, f > 0.95 and i < 0.05.": units_of(
-            ((f >= CAROUSEL_F) & (i <= CAROUSEL_I)).mean(axis=(0, 1)) > CAROUSEL_SHARE
-        ),
-        "a unit holding at exactly half of its steps is not a carousel: the rule asks for more "
-        "than half (share > 0.5, not >= 0.5).": units_of(share >= CAROUSEL_SHARE),
-        "you asked for every step; the rule asks for more than half of the steps "
-        "(share > 0.5).": units_of(holds.all(axis=(0, 1))),
-        "you asked for a single step; the rule asks for more than half of the steps "
-        "(share > 0.5).": units_of(holds.any(axis=(0, 1))),
-        "you counted f > 0.95 and i < 0.05 separately; both must hold at the same step, and "
-        "that joint condition at more than half of the steps.": units_of(
+        tr(
+            "you used >= where the rule says >: a forget gate of exactly 0.95 or an input gate of "
+            "exactly 0.05 is not a carousel step, and a unit needs more than half of its steps, "
+            "not half."
+        ): units_of(((f >= CAROUSEL_F) & (i <= CAROUSEL_I)).mean(axis=(0, 1)) >= CAROUSEL_SHARE),
+        tr(
+            "you used f >= 0.95 and i <= 0.05: the rule is strict, f > 0.95 and i < 0.05."
+        ): units_of(((f >= CAROUSEL_F) & (i <= CAROUSEL_I)).mean(axis=(0, 1)) > CAROUSEL_SHARE),
+        tr(
+            "a unit holding at exactly half of its steps is not a carousel: the rule asks for more "
+            "than half (share > 0.5, not >= 0.5)."
+        ): units_of(share >= CAROUSEL_SHARE),
+        tr(
+            "you asked for every step; the rule asks for more than half of the steps (share > 0.5)."
+        ): units_of(holds.all(axis=(0, 1))),
+        tr(
+            "you asked for a single step; the rule asks for more than half of the steps "
+            "(share > 0.5)."
+        ): units_of(holds.any(axis=(0, 1))),
+        tr(
+            "you counted f > 0.95 and i < 0.05 separately; both must hold at the same step, and "
+            "that joint condition at more than half of the steps."
+        ): units_of(
             ((f > CAROUSEL_F).mean(axis=(0, 1)) > CAROUSEL_SHARE)
             & ((i < CAROUSEL_I).mean(axis=(0, 1)) > CAROUSEL_SHARE)
         ),
-        "you compared the mean gates (mean f > 0.95, mean i < 0.05); the rule counts the steps "
-        "at which f > 0.95 and i < 0.05.": units_of(
-            (f.mean(axis=(0, 1)) > CAROUSEL_F) & (i.mean(axis=(0, 1)) < CAROUSEL_I)
-        ),
-        "f and i are swapped: a carousel keeps its state (f > 0.95) and writes nothing new "
-        "(i < 0.05).": units_of(
-            ((i > CAROUSEL_F) & (f < CAROUSEL_I)).mean(axis=(0, 1)) > CAROUSEL_SHARE
-        ),
-        "you asked for a majority in every sequence; the share is over all the steps of all "
-        "the sequences together, mean over axes (0, 1).": units_of(per_sequence.all(axis=0)),
-        "you asked for a majority in some sequence; the share is over all the steps of all "
-        "the sequences together, mean over axes (0, 1).": units_of(per_sequence.any(axis=0)),
+        tr(
+            "you compared the mean gates (mean f > 0.95, mean i < 0.05); the rule counts the steps "
+            "at which f > 0.95 and i < 0.05."
+        ): units_of((f.mean(axis=(0, 1)) > CAROUSEL_F) & (i.mean(axis=(0, 1)) < CAROUSEL_I)),
+        tr(
+            "f and i are swapped: a carousel keeps its state (f > 0.95) and writes nothing new "
+            "(i < 0.05)."
+        ): units_of(((i > CAROUSEL_F) & (f < CAROUSEL_I)).mean(axis=(0, 1)) > CAROUSEL_SHARE),
+        tr(
+            "you asked for a majority in every sequence; the share is over all the steps of all "
+            "the sequences together, mean over axes (0, 1)."
+        ): units_of(per_sequence.all(axis=0)),
+        tr(
+            "you asked for a majority in some sequence; the share is over all the steps of all "
+            "the sequences together, mean over axes (0, 1)."
+        ): units_of(per_sequence.any(axis=0)),
     }
 
 
@@ -331,34 +398,56 @@ def _as_units(got, H, name):
     """The student's result as a sorted list of unit indices, or CheckFailed saying why not."""
     if isinstance(got, tuple) and len(got) == 1 and isinstance(got[0], np.ndarray):
         fail(
-            f"Your {name} returned a tuple holding one array, as np.where(mask) or "
-            "np.nonzero(mask) give; return the array of indices itself: np.flatnonzero(mask) "
-            "or np.where(mask)[0]."
+            tr(
+                "Your {name} returned a tuple holding one array, as np.where(mask) or "
+                "np.nonzero(mask) give; return the array of indices itself: np.flatnonzero(mask) "
+                "or np.where(mask)[0].",
+                name=name,
+            )
         )
     if isinstance(got, np.ndarray) and got.dtype == bool:
         fail(
-            f"Your {name} returned a boolean array of shape {got.shape}; expected the indices "
-            "of the carousel units, e.g. np.flatnonzero(mask) for a mask of H entries."
+            tr(
+                "Your {name} returned a boolean array of shape {shape}; expected the indices "
+                "of the carousel units, e.g. np.flatnonzero(mask) for a mask of H entries.",
+                name=name,
+                shape=got.shape,
+            )
         )
     if isinstance(got, np.ndarray) and got.ndim == 1:
         got = list(got)
     if not isinstance(got, (list, tuple)):
         fail(
-            f"Your {name} returned {describe(got)}; expected the indices of the carousel units "
-            "as a list or a 1-D array of integers (empty if there are none)."
+            tr(
+                "Your {name} returned {got}; expected the indices of the carousel units "
+                "as a list or a 1-D array of integers (empty if there are none).",
+                name=name,
+                got=describe(got),
+            )
         )
     units = []
     for u in got:
         if isinstance(u, (bool, np.bool_)) or not isinstance(u, (numbers.Integral, np.integer)):
             fail(
-                f"Your {name} returned {describe(got)} holding {describe(u)}; expected unit "
-                "indices, whole numbers from 0 to H - 1."
+                tr(
+                    "Your {name} returned {got} holding {item}; expected unit indices, whole "
+                    "numbers from 0 to H - 1.",
+                    name=name,
+                    got=describe(got),
+                    item=describe(u),
+                )
             )
         if not 0 <= int(u) < H:
             fail(
-                f"Your {name} returned the unit index {int(u)}, but there are H = {H} units "
-                f"(0 to {H - 1}). Did you take the share over one axis only? It is over the "
-                "steps and the sequences together, axis=(0, 1)."
+                tr(
+                    "Your {name} returned the unit index {unit}, but there are H = {H} units "
+                    "(0 to {last}). Did you take the share over one axis only? It is over the "
+                    "steps and the sequences together, axis=(0, 1).",
+                    name=name,
+                    unit=int(u),
+                    H=H,
+                    last=H - 1,
+                )
             )
         units.append(int(u))
     return sorted(set(units))
@@ -380,21 +469,39 @@ def check_carousel_units(carousel_units, cases=((10, 5, 14, 0),)):
             continue
         share = ((f > CAROUSEL_F) & (i < CAROUSEL_I)).mean(axis=(0, 1))
         lines = [
-            f"Your {name}(f, i) for gates of shape (T, N, H) = {f.shape} is not right yet: "
-            f"it returned the units {got}."
+            tr(
+                "Your {name}(f, i) for gates of shape (T, N, H) = {shape} is not right yet: "
+                "it returned the units {units}.",
+                name=name,
+                shape=f.shape,
+                units=got,
+            )
         ]
         for u in sorted(set(expected) - set(got)):
             lines.append(
-                f"- unit {u} is a carousel: f > {CAROUSEL_F} and i < {CAROUSEL_I} at the same "
-                f"step at {share[u]:.0%} of its {T * N} steps."
+                tr(
+                    "- unit {unit} is a carousel: f > {f_above} and i < {i_below} at the same "
+                    "step at {share:.0%} of its {steps} steps.",
+                    unit=u,
+                    f_above=CAROUSEL_F,
+                    i_below=CAROUSEL_I,
+                    share=share[u],
+                    steps=T * N,
+                )
             )
         for u in sorted(set(got) - set(expected)):
             lines.append(
-                f"- unit {u} is not: f > {CAROUSEL_F} and i < {CAROUSEL_I} at the same step at "
-                f"only {share[u]:.0%} of its steps, not more than half."
+                tr(
+                    "- unit {unit} is not: f > {f_above} and i < {i_below} at the same step at "
+                    "only {share:.0%} of its steps, not more than half.",
+                    unit=u,
+                    f_above=CAROUSEL_F,
+                    i_below=CAROUSEL_I,
+                    share=share[u],
+                )
             )
         cause = next((m for m, units in _carousel_mistakes(f, i).items() if units == got), None)
         if cause:
-            lines.append("Likely cause: " + cause)
+            lines.append(tr("Likely cause: {cause}", cause=cause))
         fail("\n".join(lines))
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
