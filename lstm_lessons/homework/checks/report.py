@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 
+from ..language import tr
 from .calling import CheckFailed, describe, fail
 
 RTOL = 1e-5
@@ -39,7 +40,14 @@ def _where(index, shape, letters, blocks):
     for k, letter, size in zip(index, letters, shape, strict=True):
         if blocks and letter[-1:] == "H" and letter[:-1].isdigit():
             width = size // len(blocks)
-            parts.append(f"column {k}: block {blocks[k // width]}, unit {k % width}")
+            parts.append(
+                tr(
+                    "column {k}: block {block}, unit {unit}",
+                    k=k,
+                    block=blocks[k // width],
+                    unit=k % width,
+                )
+            )
         else:
             parts.append(f"{letter.lower()}={k}")
     return " (" + ", ".join(parts) + ")"
@@ -61,46 +69,101 @@ def structure(got, expected, name, letters=None, blocks=None):
     placed in its gate.
     """
     expected = np.asarray(expected)
-    want = f"array of shape {shape_text(expected.shape, letters)}"
+    shape = shape_text(expected.shape, letters)
     if got is None:
-        return f"{name} is None; expected an {want}. Does the function end without `return`?"
+        return tr(
+            "{name} is None; expected an array of shape {shape}. "
+            "Does the function end without `return`?",
+            name=name,
+            shape=shape,
+        )
     if got is Ellipsis:
-        return f"{name} is ... (Ellipsis): the task is not done yet, replace the ... with code."
+        return tr(
+            "{name} is ... (Ellipsis): the task is not done yet, replace the ... with code.",
+            name=name,
+        )
     if type(got).__name__ == "Tensor":
-        return f"{name} is a torch.Tensor; expected a NumPy {want}: compute with NumPy."
+        return tr(
+            "{name} is a torch.Tensor; expected a NumPy array of shape {shape}: "
+            "compute with NumPy.",
+            name=name,
+            shape=shape,
+        )
     if isinstance(got, (list, tuple)):
-        return (
-            f"{name} is a {type(got).__name__} of {len(got)} items; expected a NumPy {want}. "
-            "Compute it with NumPy operations (or wrap a list of rows in np.array)."
+        return tr(
+            "{name} is a {kind} of {n} items; expected a NumPy array of shape {shape}. "
+            "Compute it with NumPy operations (or wrap a list of rows in np.array).",
+            name=name,
+            kind=type(got).__name__,
+            n=len(got),
+            shape=shape,
         )
     if isinstance(got, numbers.Number) and not isinstance(got, np.ndarray):
         if expected.ndim > 0:
-            return f"{name} is a single number ({got!r}); expected an {want}."
+            return tr(
+                "{name} is a single number ({value!r}); expected an array of shape {shape}.",
+                name=name,
+                value=got,
+                shape=shape,
+            )
         got = np.asarray(got, dtype=expected.dtype)
     if not isinstance(got, np.ndarray):
-        return f"{name} is {describe(got)}; expected a NumPy {want}."
+        return tr(
+            "{name} is {what}; expected a NumPy array of shape {shape}.",
+            name=name,
+            what=describe(got),
+            shape=shape,
+        )
     if got.shape != expected.shape:
-        text = f"{name} has the wrong shape: expected {shape_text(expected.shape, letters)}, "
-        text += f"got {got.shape}"
         if got.ndim > 1 and got.shape == expected.shape[::-1]:
-            text += " (the transpose: check the order of the factors of `@`)"
-        return text + "."
+            return tr(
+                "{name} has the wrong shape: expected {want}, got {got} "
+                "(the transpose: check the order of the factors of `@`).",
+                name=name,
+                want=shape,
+                got=got.shape,
+            )
+        return tr(
+            "{name} has the wrong shape: expected {want}, got {got}.",
+            name=name,
+            want=shape,
+            got=got.shape,
+        )
     if got.dtype != expected.dtype:
         if got.dtype.kind in "biu":
-            why = "the values were turned into integers (an integer array, or // used)"
+            why = tr("the values were turned into integers (an integer array, or // used)")
         elif got.dtype.kind == "O":
-            why = "an object array holds Python objects, not numbers"
+            why = tr("an object array holds Python objects, not numbers")
         else:
-            why = "keep the dtype of the inputs (dtype= or .astype changed it)"
-        return f"{name} has dtype {got.dtype}; expected {expected.dtype}: {why}."
+            why = tr("keep the dtype of the inputs (dtype= or .astype changed it)")
+        return tr(
+            "{name} has dtype {got}; expected {want}: {why}.",
+            name=name,
+            got=got.dtype,
+            want=expected.dtype,
+            why=why,
+        )
     finite = np.isfinite(got)
     if not finite.all():
         index = tuple(int(k) for k in np.argwhere(~finite)[0])
         count = int((~finite).sum())
-        return (
-            f"{name} contains {got[index]} at {_index_text(name, index)}"
-            f"{_where(index, got.shape, letters, blocks)}; "
-            f"{count} of {got.size} {'entry is' if count == 1 else 'entries are'} NaN or infinite."
+        at = f"{_index_text(name, index)}{_where(index, got.shape, letters, blocks)}"
+        if count == 1:
+            return tr(
+                "{name} contains {value} at {at}; {count} of {size} entry is NaN or infinite.",
+                name=name,
+                value=got[index],
+                at=at,
+                count=count,
+                size=got.size,
+            )
+        return tr(
+            "{name} contains {value} at {at}; {count} of {size} entries are NaN or infinite.",
+            name=name,
+            value=got[index],
+            at=at,
+            count=count,
+            size=got.size,
         )
     return None
 
@@ -114,15 +177,21 @@ def largest_error(got, expected, name, letters=None, blocks=None, reveal=True):
     err = np.abs(got - expected)
     if got.size == 1:
         if not reveal:
-            return f"got {_fmt(got.flat[0])}, which is not the value asked for"
-        return f"expected {_fmt(expected.flat[0])}, got {_fmt(got.flat[0])}"
+            return tr("got {got}, which is not the value asked for", got=_fmt(got.flat[0]))
+        return tr("expected {want}, got {got}", want=_fmt(expected.flat[0]), got=_fmt(got.flat[0]))
     index = tuple(int(k) for k in np.unravel_index(np.argmax(err), err.shape))
     where = f"{_index_text(name, index)}{_where(index, got.shape, letters, blocks)}"
     if not reveal:
-        return f"the largest error is at {where}, where you have {_fmt(got[index])}"
-    return (
-        f"the largest error is at {where}, expected {_fmt(expected[index])}, "
-        f"got {_fmt(got[index])}"
+        return tr(
+            "the largest error is at {where}, where you have {got}",
+            where=where,
+            got=_fmt(got[index]),
+        )
+    return tr(
+        "the largest error is at {where}, expected {want}, got {got}",
+        where=where,
+        want=_fmt(expected[index]),
+        got=_fmt(got[index]),
     )
 
 
@@ -137,10 +206,24 @@ def compare(got, expected, name, letters=None, blocks=None, reveal=True):
     if not bad.any():
         return None
     n_bad = int(bad.sum())
-    text = f"{name} has wrong values: {largest_error(got, expected, name, letters, blocks, reveal)}"
-    if got.size > 1:
-        text += f"; {n_bad} of {got.size} {'entry is' if n_bad == 1 else 'entries are'} off"
-    return text + "."
+    error = largest_error(got, expected, name, letters, blocks, reveal)
+    if got.size == 1:
+        return tr("{name} has wrong values: {error}.", name=name, error=error)
+    if n_bad == 1:
+        return tr(
+            "{name} has wrong values: {error}; {count} of {size} entry is off.",
+            name=name,
+            error=error,
+            count=n_bad,
+            size=got.size,
+        )
+    return tr(
+        "{name} has wrong values: {error}; {count} of {size} entries are off.",
+        name=name,
+        error=error,
+        count=n_bad,
+        size=got.size,
+    )
 
 
 def matches(got, value):
@@ -180,20 +263,46 @@ def diagnose(got, candidates):
 
 def unpack(got, names, name, want=None):
     """``got`` as a tuple of ``len(names)`` outputs, or CheckFailed saying what came instead."""
-    want = want or f"the {len(names)} values ({', '.join(names)})"
-    ret = f"`return {', '.join(names)}`"
     if isinstance(got, (tuple, list)) and len(got) == len(names):
         return tuple(got)
+    want = want or tr("the {n} values ({names})", n=len(names), names=", ".join(names))
+    ret = f"`return {', '.join(names)}`"
     if got is None:
-        fail(f"Your {name} returned None; expected {want}. Did you forget {ret}?")
+        fail(
+            tr(
+                "Your {name} returned None; expected {want}. Did you forget {ret}?",
+                name=name,
+                want=want,
+                ret=ret,
+            )
+        )
     if got is Ellipsis:
         fail(
-            f"Your {name} returned ... (Ellipsis): the task is not done yet "
-            "(replace the ... with code)."
+            tr(
+                "Your {name} returned ... (Ellipsis): the task is not done yet "
+                "(replace the ... with code).",
+                name=name,
+            )
         )
     if isinstance(got, (tuple, list)):
-        fail(f"Your {name} returned {len(got)} values; expected {want}: {ret}.")
-    fail(f"Your {name} returned {describe(got)}; expected {want}: {ret}.")
+        fail(
+            tr(
+                "Your {name} returned {n} values; expected {want}: {ret}.",
+                name=name,
+                n=len(got),
+                want=want,
+                ret=ret,
+            )
+        )
+    fail(
+        tr(
+            "Your {name} returned {what}; expected {want}: {ret}.",
+            name=name,
+            what=describe(got),
+            want=want,
+            ret=ret,
+        )
+    )
 
 
 def verdict(
@@ -238,26 +347,28 @@ def verdict(
         if callable(candidates):
             candidates = candidates()
         candidates = dict(candidates)
-    lines = [f"Your {name} is not right yet."]
+    lines = [tr("Your {name} is not right yet.", name=name)]
     lines += [("- " if not single else "") + problems[n] for n in wrong]
     right = [n for n in names if n not in wrong]
     if right:
-        lines.append(f"These are right: {', '.join(right)}.")
+        lines.append(tr("These are right: {names}.", names=", ".join(right)))
     if matches(gots, expected):  # the values are right; the problem is the dtype
         raise CheckFailed("\n".join(lines))
     with np.errstate(all="ignore"):
         cause = diagnose(got if single else gots, candidates)
     if cause:
-        lines.append("Likely cause: " + cause)
+        lines.append(tr("Likely cause: {cause}", cause=cause))
     else:
         per_output = _diagnose_each(gots, names, wrong, candidates)
         if per_output:
-            lines.append("Likely causes:")
+            lines.append(tr("Likely causes:"))
             lines += [f"- {n}: {msg}" for n, msg in per_output]
         elif recipe and not all(structural[n] for n in wrong):
             lines.append(
-                "No common mistake gives exactly your result: check each wrong output, at the "
-                "entry named above, against the equations of the task."
+                tr(
+                    "No common mistake gives exactly your result: check each wrong output, at "
+                    "the entry named above, against the equations of the task."
+                )
             )
     raise CheckFailed("\n".join(lines))
 
