@@ -23,6 +23,7 @@ import numpy as np
 
 from ..checks.calling import call, describe, display_name, fail
 from ..checks.report import unpack, verdict
+from ..language import tr
 
 CELLS = ("standard", "cifg", "gru")
 BLOCKS = {"standard": 4, "cifg": 3, "gru": 3}
@@ -40,20 +41,22 @@ def _count_mistakes(cell, D, H):
     G = BLOCKS[cell]
     extra = H if cell == "gru" else 0
     out = {
-        "the biases are missing: each gate block has H of them.": G * H * (D + H) + extra,
-        "the recurrent weights W_h (H x H per block) are missing.": G * H * (D + 1) + extra,
-        "you counted two bias vectors per block, as PyTorch stores them (bias_ih and bias_hh); "
-        "the course's layout has one, their sum.": G * H * (D + H + 2) + extra,
+        tr("the biases are missing: each gate block has H of them."): G * H * (D + H) + extra,
+        tr("the recurrent weights W_h (H x H per block) are missing."): G * H * (D + 1) + extra,
+        tr(
+            "you counted two bias vectors per block, as PyTorch stores them (bias_ih and "
+            "bias_hh); the course's layout has one, their sum."
+        ): G * H * (D + H + 2) + extra,
     }
     if cell == "cifg":
-        out["CIFG has no forget-gate block: f = 1 - i has no weights of its own."] = _count(
+        out[tr("CIFG has no forget-gate block: f = 1 - i has no weights of its own.")] = _count(
             "standard", D, H
         )
     if cell == "gru":
-        out["the GRU has one more bias vector, b_hn (H,), inside the reset gate."] = (
+        out[tr("the GRU has one more bias vector, b_hn (H,), inside the reset gate.")] = (
             3 * H * (D + H + 1)
         )
-        out["the GRU has three blocks (r, z, n), not four."] = 4 * H * (D + H + 1) + H
+        out[tr("the GRU has three blocks (r, z, n), not four.")] = 4 * H * (D + H + 1) + H
     return out
 
 
@@ -67,33 +70,46 @@ def check_count_params(count_params, cases=COUNT_CASES):
                 if isinstance(got, numbers.Real) and float(got).is_integer():
                     got = int(got)
                 else:
-                    fail(f"Your {name}('{cell}', {D}, {H}) returned {describe(got)}; expected a "
-                         "whole number of parameters.")
+                    fail(
+                        tr(
+                            "Your {call} returned {got}; expected a whole number of parameters.",
+                            call=f"{name}('{cell}', {D}, {H})",
+                            got=describe(got),
+                        )
+                    )
             if got == _count(cell, D, H):
                 continue
-            lines = [f"Your {name}('{cell}', D={D}, H={H}) is not right yet."]
+            lines = [tr("Your {call} is not right yet.", call=f"{name}('{cell}', D={D}, H={H})")]
             cause = [m for m, v in _count_mistakes(cell, D, H).items() if v == got]
             if cause:
-                lines.append("Likely cause: " + cause[0])
+                lines.append(tr("Likely cause: {cause}", cause=cause[0]))
             else:
                 lines.append(
-                    "Count, for each gate block, the input weights, the recurrent weights and "
-                    "the biases; then the blocks the cell has."
+                    tr(
+                        "Count, for each gate block, the input weights, the recurrent weights "
+                        "and the biases; then the blocks the cell has."
+                    )
                 )
             fail("\n".join(lines))
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _spread_mistakes(s):
     mean, sd = s.mean(), s.std(ddof=1)
     return {
-        "the spread divides by n (ddof=0, NumPy's default); the sample standard deviation "
-        "divides by n - 1: s.std(ddof=1).": (mean, s.std()),
-        "that is the variance; the spread asked for is its square root.": (mean, s.var(ddof=1)),
-        "that is the standard error of the mean (sd / sqrt(n)), not the spread of the "
-        "scores.": (mean, sd / np.sqrt(len(s))),
-        "you returned (sd, mean); the order is `return mean, sd`.": (sd, mean),
-        "that is the median; the task asks for the mean.": (np.median(s), sd),
+        tr(
+            "the spread divides by n (ddof=0, NumPy's default); the sample standard deviation "
+            "divides by n - 1: s.std(ddof=1)."
+        ): (mean, s.std()),
+        tr("that is the variance; the spread asked for is its square root."): (
+            mean,
+            s.var(ddof=1),
+        ),
+        tr(
+            "that is the standard error of the mean (sd / sqrt(n)), not the spread of the scores."
+        ): (mean, sd / np.sqrt(len(s))),
+        tr("you returned (sd, mean); the order is `return mean, sd`."): (sd, mean),
+        tr("that is the median; the task asks for the mean."): (np.median(s), sd),
     }
 
 
@@ -104,15 +120,25 @@ def check_mean_and_spread(mean_and_spread, seeds=(0, 1)):
         rng = np.random.default_rng(seed)
         s = rng.gamma(2.0, 0.1, size=5 + 3 * seed)  # skewed, like test losses
         got = call(mean_and_spread, {"scores": s}, name=name)
-        got = unpack(got, ("mean", "sd"), name, want="two numbers (mean, sd)")
+        got = unpack(got, ("mean", "sd"), name, want=tr("two numbers (mean, sd)"))
         for value, what in zip(got, ("mean", "sd"), strict=True):
             if np.ndim(value) != 0:
-                fail(f"Your {name} returned {what} as {describe(value)}; expected one number.")
-        verdict(name, tuple(np.asarray(v, float) for v in got),
-                (np.asarray(s.mean()), np.asarray(s.std(ddof=1))), ("mean", "sd"),
-                candidates={k: tuple(np.asarray(x) for x in v)
-                            for k, v in _spread_mistakes(s).items()})
-    return f"{name}: passed."
+                fail(
+                    tr(
+                        "Your {name} returned {what} as {got}; expected one number.",
+                        name=name,
+                        what=what,
+                        got=describe(value),
+                    )
+                )
+        verdict(
+            name,
+            tuple(np.asarray(v, float) for v in got),
+            (np.asarray(s.mean()), np.asarray(s.std(ddof=1))),
+            ("mean", "sd"),
+            candidates={k: tuple(np.asarray(x) for x in v) for k, v in _spread_mistakes(s).items()},
+        )
+    return tr("{name}: passed.", name=name)
 
 
 def _split_differences(a, b):
@@ -152,34 +178,52 @@ def check_permutation_p(permutation_p, cases=PERMUTATION_CASES):
     for a, b in cases:
         got = call(permutation_p, {"a": a, "b": b}, name=name)
         if np.ndim(got) != 0 or isinstance(got, bool) or got is None or got is Ellipsis:
-            fail(f"Your {name} returned {describe(got)}; expected one number, the p-value.")
+            fail(
+                tr(
+                    "Your {name} returned {got}; expected one number, the p-value.",
+                    name=name,
+                    got=describe(got),
+                )
+            )
         got = float(got)
         n_splits = len(list(itertools.combinations(range(len(a) + len(b)), len(a))))
         want = _reference_p(a, b)
         if abs(got - want) <= 1e-9:
             continue
-        lines = [f"Your {name} is not right yet for samples of {len(a)} and {len(b)} scores."]
+        lines = [
+            tr(
+                "Your {name} is not right yet for samples of {n} and {m} scores.",
+                name=name,
+                n=len(a),
+                m=len(b),
+            )
+        ]
         mistakes = {
-            "a p-value is a share of splits, between 0 and 1, not a count.": want * n_splits,
-            "the test is two-sided: compare |difference of means|, not the signed "
-            "difference.": _p_one_sided(a, b),
-            "the observed split itself must count: use >=, not >.": _p_strict(a, b),
+            tr("a p-value is a share of splits, between 0 and 1, not a count."): want * n_splits,
+            tr(
+                "the test is two-sided: compare |difference of means|, not the signed difference."
+            ): _p_one_sided(a, b),
+            tr("the observed split itself must count: use >=, not >."): _p_strict(a, b),
         }
         cause = [m for m, v in mistakes.items() if abs(v - got) < 1e-9]
         if cause:
-            lines.append("Likely cause: " + cause[0])
+            lines.append(tr("Likely cause: {cause}", cause=cause[0]))
         elif abs(got - want) < 0.05 and 0 <= got <= 1:
             lines.append(
-                "Your value is close but not exact: draw no random permutations; enumerate "
-                "every split with itertools.combinations."
+                tr(
+                    "Your value is close but not exact: draw no random permutations; enumerate "
+                    "every split with itertools.combinations."
+                )
             )
         else:
             lines.append(
-                "Pool the two samples; for every choice of len(a) positions, compare the mean "
-                "of the chosen values with the mean of the rest."
+                tr(
+                    "Pool the two samples; for every choice of len(a) positions, compare the "
+                    "mean of the chosen values with the mean of the rest."
+                )
             )
         fail("\n".join(lines))
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 #: Task 3 applies the exact test to the first runs of the stored study: C(16, 8) = 12870
@@ -191,8 +235,9 @@ def _stored_losses(task):
     """``{variant: test losses}`` of the stored ablation, and ``{variant: accuracies}``."""
     runs = json.loads(ABLATION_FILE.read_text())["results"][task]["variants"]
     losses = {v: np.asarray(r["loss"][:FIRST_SEEDS]) for v, r in runs.items()}
-    accuracies = {v: np.asarray(r["accuracy"][:FIRST_SEEDS]) for v, r in runs.items()
-                  if "accuracy" in r}
+    accuracies = {
+        v: np.asarray(r["accuracy"][:FIRST_SEEDS]) for v, r in runs.items() if "accuracy" in r
+    }
     return losses, accuracies
 
 
@@ -200,25 +245,33 @@ def check_ablation_p(p_nfg):
     """Check ``p_nfg``: the exact p-value of NFG against the standard cell, recall test loss,
     first FIRST_SEEDS runs of each."""
     if p_nfg is None or p_nfg is Ellipsis:
-        fail("p_nfg is not computed yet: replace the ... with your code.")
+        fail(tr("p_nfg is not computed yet: replace the ... with your code."))
     if np.ndim(p_nfg) != 0 or isinstance(p_nfg, bool):
-        fail(f"p_nfg should be one number, got {describe(p_nfg)}.")
+        fail(tr("p_nfg should be one number, got {got}.", got=describe(p_nfg)))
     recall, recall_acc = _stored_losses("recall")
     adding, _ = _stored_losses("adding")
     want = _reference_p(recall["nfg"], recall["standard"])
     got = float(p_nfg)
     if abs(got - want) <= 1e-9:
-        return "p_nfg: passed."
+        return tr("p_nfg: passed.")
     mistakes = {
-        "you compared accuracies; the task asks for the test losses, "
-        "results['recall']['variants']['nfg']['loss'].":
-            _reference_p(recall_acc["nfg"], recall_acc["standard"]),
-        "you used the adding task; the task asks for recall.":
-            _reference_p(adding["nfg"], adding["standard"]),
+        tr(
+            "you compared accuracies; the task asks for the test losses, "
+            "results['recall']['variants']['nfg']['loss']."
+        ): _reference_p(recall_acc["nfg"], recall_acc["standard"]),
+        tr("you used the adding task; the task asks for recall."): _reference_p(
+            adding["nfg"], adding["standard"]
+        ),
     }
     cause = [m for m, v in mistakes.items() if abs(v - got) <= 1e-9]
-    lines = ["p_nfg is not right yet."]
-    lines.append("Likely cause: " + cause[0] if cause else
-                 f"Pass the first {FIRST_SEEDS} recall test losses of the NFG cell and of the "
-                 "standard cell to your permutation_p (check that function first).")
+    lines = [tr("p_nfg is not right yet.")]
+    lines.append(
+        tr("Likely cause: {cause}", cause=cause[0])
+        if cause
+        else tr(
+            "Pass the first {n} recall test losses of the NFG cell and of the "
+            "standard cell to your permutation_p (check that function first).",
+            n=FIRST_SEEDS,
+        )
+    )
     fail("\n".join(lines))
