@@ -29,6 +29,7 @@ from ..checks.calling import call, describe, display_name, fail, refuse_package_
 from ..checks.gates import check_ema
 from ..checks.gradients import NH, check_lstm_step_backward
 from ..checks.report import verdict
+from ..language import tr
 
 # The leaks, lag budget and fraction of the chapter 6 exercises (the notebook states the same).
 LEAKS = (0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98)
@@ -38,20 +39,25 @@ FRAC = 0.9
 
 def _not_done(value, name):
     if value is None or value is Ellipsis:
-        fail(f"{name} is not computed yet: replace the ... with your code and run the cell.")
+        fail(
+            tr(
+                "{name} is not computed yet: replace the ... with your code and run the cell.",
+                name=name,
+            )
+        )
 
 
 def _number(value, name):
     """``value`` as a float, or CheckFailed saying what came instead of one number."""
     _not_done(value, name)
     if isinstance(value, bool) or np.ndim(value) != 0:
-        fail(f"{name} should be one number; got {describe(value)}.")
+        fail(tr("{name} should be one number; got {got}.", name=name, got=describe(value)))
     try:
         number = float(value)
     except (TypeError, ValueError):
-        fail(f"{name} should be one number; got {describe(value)}.")
+        fail(tr("{name} should be one number; got {got}.", name=name, got=describe(value)))
     if not np.isfinite(number):
-        fail(f"{name} is {number}; expected a finite number.")
+        fail(tr("{name} is {number}; expected a finite number.", name=name, number=number))
     return number
 
 
@@ -59,7 +65,7 @@ def check_ema_long(ema):
     """Check ``ema(x, a) -> c`` on a longer float32 series and slow leaks (hidden test)."""
     check_ema(ema, cases=((40, 0.9, 3, np.float32), (60, 0.97, 4, np.float64)))
     name = display_name(ema, "ema")
-    return f"{name}: passed on long series, slow leaks and float32."
+    return tr("{name}: passed on long series, slow leaks and float32.", name=name)
 
 
 def check_step_lag(step_lag, leaks=(0.3, 0.5, 0.8, 0.9, 0.95), frac=FRAC):
@@ -68,46 +74,68 @@ def check_step_lag(step_lag, leaks=(0.3, 0.5, 0.8, 0.9, 0.95), frac=FRAC):
     got = []
     for a in leaks:
         value = call(step_lag, {"a": a, "frac": frac}, name=name)
-        got.append(_number(value, f"the lag that {name}({a}, {frac}) returned"))
+        got.append(
+            _number(
+                value, tr("the lag that {name}({a}, {frac}) returned", name=name, a=a, frac=frac)
+            )
+        )
     got = np.array(got)
     expected = np.array([_step_lag(a, frac) for a in leaks])
     if np.array_equal(got, expected):
-        return f"{name}: passed."
+        return tr("{name}: passed.", name=name)
     k = int(np.flatnonzero(got != expected)[0])
-    head = (
-        f"Your {name}({leaks[k]}, {frac}) returned {got[k]:g}; expected {expected[k]} steps "
-        f"(your lags for a = {', '.join(f'{a:g}' for a in leaks)}: "
-        f"{', '.join(f'{v:g}' for v in got)}; expected {', '.join(map(str, expected))})."
+    head = tr(
+        "Your {name}({a}, {frac}) returned {got:g}; expected {expected} steps "
+        "(your lags for a = {leaks}: {got_all}; expected {expected_all}).",
+        name=name,
+        a=leaks[k],
+        frac=frac,
+        got=got[k],
+        expected=expected[k],
+        leaks=", ".join(f"{a:g}" for a in leaks),
+        got_all=", ".join(f"{v:g}" for v in got),
+        expected_all=", ".join(map(str, expected)),
     )
     ratio = np.log(1 - frac) / np.log(np.array(leaks))
     causes = (
         (
             expected + 1,
-            "you counted from 1. The output at the step itself, c[0] = 1 - a, is "
-            "lag 0: the lag is the index k of the first c[k] >= frac.",
+            tr(
+                "you counted from 1. The output at the step itself, c[0] = 1 - a, is "
+                "lag 0: the lag is the index k of the first c[k] >= frac."
+            ),
         ),
         (
             expected - 1,
-            "you returned the last index whose output is still below frac; the "
-            "lag is the first index where the output has reached frac.",
+            tr(
+                "you returned the last index whose output is still below frac; the "
+                "lag is the first index where the output has reached frac."
+            ),
         ),
         (
             np.array([_step_lag(a, 1 - frac) for a in leaks]),
-            f"these are the lags to "
-            f"{1 - frac:g} of the step; frac = {frac:g} means the output must reach {frac:g}.",
+            tr(
+                "these are the lags to {low:g} of the step; frac = {frac:g} means the output "
+                "must reach {frac:g}.",
+                low=1 - frac,
+                frac=frac,
+            ),
         ),
-        (np.floor(ratio) - 1, "the formula rounds up: ceil(log(1 - frac) / log(a)) - 1."),
+        (np.floor(ratio) - 1, tr("the formula rounds up: ceil(log(1 - frac) / log(a)) - 1.")),
         (
             np.round(1 / (1 - np.array(leaks))),
-            "this is the time constant 1 / (1 - a), not "
-            "the lag: run your ema on a clean step np.ones(T) and find the first index with "
-            "c >= frac.",
+            tr(
+                "this is the time constant 1 / (1 - a), not the lag: run your ema on a clean "
+                "step np.ones(T) and find the first index with c >= frac."
+            ),
         ),
     )
     cause = next((m for v, m in causes if np.array_equal(got, v)), None)
     if cause is None and not float(got[k]).is_integer():
-        cause = "the lag counts steps, so it is a whole number (the formula needs ceil)."
-    fail(head + (f"\nLikely cause: {cause}" if cause else ""))
+        cause = tr("the lag counts steps, so it is a whole number (the formula needs ceil).")
+    if cause:
+        head += "\n" + tr("Likely cause: {cause}", cause=cause)
+    fail(head)
 
 
 def _noise_series(T, seed, dtype):
@@ -125,43 +153,69 @@ def check_residual_noise(residual_noise, cases=((0.5, 3000, 200, 0), (0.9, 3000,
         for dtype in (np.float64, np.float32) if seed else (np.float64,):
             e = _noise_series(T, seed, dtype)
             got = call(residual_noise, {"a": a, "e": e, "burn_in": burn_in}, name=name)
-            value = _number(got, f"the noise that {name}({a}, e, {burn_in}) returned")
+            value = _number(
+                got,
+                tr(
+                    "the noise that {name}({a}, e, {burn_in}) returned",
+                    name=name,
+                    a=a,
+                    burn_in=burn_in,
+                ),
+            )
             c = _ema(e.astype(np.float64), a)
             expected = float(c[burn_in:].std())
             if np.isclose(value, expected, rtol=1e-3, atol=0):
                 continue
-            head = (
-                f"Your {name}({a}, e, burn_in={burn_in}) returned {value:.5g}; expected "
-                f"{expected:.5g}, the standard deviation of ema(e, a) after the first "
-                f"{burn_in} steps."
+            head = tr(
+                "Your {name}({a}, e, burn_in={burn_in}) returned {got:.5g}; expected "
+                "{expected:.5g}, the standard deviation of ema(e, a) after the first "
+                "{burn_in} steps.",
+                name=name,
+                a=a,
+                burn_in=burn_in,
+                got=value,
+                expected=expected,
             )
             s = float(e.std())
             causes = (
-                (expected**2, "this is the variance; the residual noise is its square root."),
-                (float(c.std()), "the burn-in is missing: drop the first burn_in outputs."),
+                (expected**2, tr("this is the variance; the residual noise is its square root.")),
+                (float(c.std()), tr("the burn-in is missing: drop the first burn_in outputs.")),
                 (
                     float(_ema(e.astype(np.float64), 1 - a)[burn_in:].std()),
-                    "a and 1 - a are swapped in the average: a multiplies the old value c_{t-1}.",
+                    tr(
+                        "a and 1 - a are swapped in the average: a multiplies the old value "
+                        "{c_prev}.",
+                        c_prev="c_{t-1}",
+                    ),
                 ),
-                (s, "this is the noise of the input e itself; filter it with ema first."),
+                (s, tr("this is the noise of the input e itself; filter it with ema first.")),
                 (
                     float(np.asarray(c[burn_in:]).mean()),
-                    "this is the mean of the output; the residual noise is its standard deviation.",
+                    tr(
+                        "this is the mean of the output; the residual noise is its standard "
+                        "deviation."
+                    ),
                 ),
                 (
                     s * np.sqrt((1 - a) / (1 + a)),
-                    "this is the formula s * sqrt((1 - a) / "
-                    "(1 + a)); the task is to measure: run your ema on e and take the std.",
+                    tr(
+                        "this is the formula s * sqrt((1 - a) / (1 + a)); the task is to measure: "
+                        "run your ema on e and take the std."
+                    ),
                 ),
                 (
                     0.3 * np.sqrt((1 - a) / (1 + a)),
-                    "this is the formula 0.3 * sqrt((1 - a) / "
-                    "(1 + a)); the task is to measure: run your ema on e and take the std.",
+                    tr(
+                        "this is the formula 0.3 * sqrt((1 - a) / (1 + a)); the task is to "
+                        "measure: run your ema on e and take the std."
+                    ),
                 ),
             )
             cause = next((m for v, m in causes if np.isclose(value, v, rtol=1e-3)), None)
-            fail(head + (f"\nLikely cause: {cause}" if cause else ""))
-    return f"{name}: passed."
+            if cause:
+                head += "\n" + tr("Likely cause: {cause}", cause=cause)
+            fail(head)
+    return tr("{name}: passed.", name=name)
 
 
 def check_leak_choice(a_choice, leaks=LEAKS, budget=LAG_BUDGET, frac=FRAC):
@@ -174,33 +228,44 @@ def check_leak_choice(a_choice, leaks=LEAKS, budget=LAG_BUDGET, frac=FRAC):
     within = [a for a in leaks if lags[a] <= budget]
     expected = max(within)
     if np.isclose(value, expected, rtol=0, atol=1e-9):
-        return (
-            f"a_choice = {expected:g}: lag {lags[expected]} steps, the smoothest leak within "
-            f"the budget of {budget} steps."
+        return tr(
+            "a_choice = {a:g}: lag {lag} steps, the smoothest leak within the budget of "
+            "{budget} steps.",
+            a=expected,
+            lag=lags[expected],
+            budget=budget,
         )
     match = [a for a in leaks if np.isclose(value, a, rtol=0, atol=1e-9)]
     if not match:
-        fail(f"a_choice = {value:g} is not one of the leaks of the table, {list(leaks)}.")
+        fail(
+            tr(
+                "a_choice = {a:g} is not one of the leaks of the table, {leaks}.",
+                a=value,
+                leaks=list(leaks),
+            )
+        )
     a = match[0]
-    head = f"a_choice = {a:g} has lag {lags[a]} steps; it is not the best choice."
+    head = tr("a_choice = {a:g} has lag {lag} steps; it is not the best choice.", a=a, lag=lags[a])
     if lags[a] > budget:
-        cause = (
-            f"its lag is over the budget of {budget} steps: it is smoother, but too slow. "
-            "Keep only the leaks with lag <= budget."
+        cause = tr(
+            "its lag is over the budget of {budget} steps: it is smoother, but too slow. "
+            "Keep only the leaks with lag <= budget.",
+            budget=budget,
         )
     elif a == min(within):
-        cause = (
+        cause = tr(
             "you chose the quickest leak. Every leak within the budget is quick enough; of "
             "those, pick the one with the least residual noise."
         )
     elif a == max(b for b in within if lags[b] < budget):
-        cause = (
-            f"a lag equal to the budget is allowed (lag <= {budget}), and the leak with lag "
-            f"{budget} leaves less noise."
+        cause = tr(
+            "a lag equal to the budget is allowed (lag <= {budget}), and the leak with lag "
+            "{budget} leaves less noise.",
+            budget=budget,
         )
     else:
-        cause = "within the budget, a larger leak leaves less residual noise."
-    fail(f"{head}\nLikely cause: {cause}")
+        cause = tr("within the budget, a larger leak leaves less residual noise.")
+    fail(head + "\n" + tr("Likely cause: {cause}", cause=cause))
 
 
 def check_cell_backward_more(lstm_cell_backward):
@@ -209,7 +274,7 @@ def check_cell_backward_more(lstm_cell_backward):
         lstm_cell_backward, cases=((1, 7, 3.0, 5, np.float64), (4, 3, 1.0, 6, np.float32))
     )
     name = display_name(lstm_cell_backward, "lstm_cell_backward")
-    return f"{name}: passed on other shapes, saturated gates and float32."
+    return tr("{name}: passed on other shapes, saturated gates and float32.", name=name)
 
 
 def gradient_inputs(N=2, D=3, H=4, seed=0):
@@ -254,8 +319,11 @@ def check_memory_gradient(memory_gradient, N=2, D=3, H=4, seed=0, shift=1.5):
     got = call(memory_gradient, {**args, "shift": shift}, name=name)
     if not np.array_equal(args["params"]["b"], b_before):
         fail(
-            f"Your {name} changed params['b'] in place, so every later call starts from a "
-            "shifted bias. Shift a copy: b = params['b'].copy(), or params['b'] + shifts."
+            tr(
+                "Your {name} changed params['b'] in place, so every later call starts from a "
+                "shifted bias. Shift a copy: b = params['b'].copy(), or params['b'] + shifts.",
+                name=name,
+            )
         )
 
     def block(k, s):
@@ -269,32 +337,44 @@ def check_memory_gradient(memory_gradient, N=2, D=3, H=4, seed=0, shift=1.5):
     def mistakes():
         tc = np.tanh(c)
         found = {
-            "dc is dL/dc_{t-1}, the gradient of the old memory, which carries the extra factor "
-            "f. The memory of this step is c_t: dc = dh * o * (1 - tanh(c_t)**2), or "
-            "dc_prev / f.": (
+            tr(
+                "dc is dL/d{c_prev}, the gradient of the old memory, which carries the extra "
+                "factor f. The memory of this step is c_t: dc = dh * o * (1 - tanh(c_t)**2), or "
+                "dc_prev / f.",
+                c_prev="c_{t-1}",
+            ): (o, dc_prev),
+            tr(
+                "dc misses the factor o: the gradient through h = o * tanh(c) is "
+                "dh * o * (1 - tanh(c)**2)."
+            ): (o, dh_all * (1 - tc**2)),
+            tr("tanh's derivative is 1 - tanh(c)**2, not 1 - c**2."): (
                 o,
-                dc_prev,
+                dh_all * o * (1 - c**2),
             ),
-            "dc misses the factor o: the gradient through h = o * tanh(c) is "
-            "dh * o * (1 - tanh(c)**2).": (o, dh_all * (1 - tc**2)),
-            "tanh's derivative is 1 - tanh(c)**2, not 1 - c**2.": (o, dh_all * o * (1 - c**2)),
-            "this dc is dL/do = dh * tanh(c), the gradient of the gate, not of the memory.": (
+            tr("this dc is dL/do = dh * tanh(c), the gradient of the gate, not of the memory."): (
                 o,
                 dh_all * tc,
             ),
-            "the shift did not reach the gate: add it to the output gate's block b[3H:4H] of "
-            "a copy of b.": _gate_and_memory_gradient(*inputs, block(3, 0.0))[:2],
-            "the shift has the wrong sign: b_o + shift, not b_o - shift.": (
+            tr(
+                "the shift did not reach the gate: add it to the output gate's block b[3H:4H] of "
+                "a copy of b."
+            ): _gate_and_memory_gradient(*inputs, block(3, 0.0))[:2],
+            tr("the shift has the wrong sign: b_o + shift, not b_o - shift."): (
                 _gate_and_memory_gradient(*inputs, block(3, -shift))[:2]
             ),
-            "you shifted every block of b; shift only the output gate's, b[3H:4H].": (
+            tr("you shifted every block of b; shift only the output gate's, b[3H:4H]."): (
                 _gate_and_memory_gradient(*inputs, np.full(4 * H, shift))[:2]
             ),
         }
         for k, gate in enumerate("ifg"):
             found[
-                f"you shifted block {gate}, b[{k}H:{k + 1}H]; in the order i, f, g, o the output "
-                "gate is the last block, b[3H:4H]."
+                tr(
+                    "you shifted block {gate}, b[{start}H:{stop}H]; in the order i, f, g, o the "
+                    "output gate is the last block, b[3H:4H].",
+                    gate=gate,
+                    start=k,
+                    stop=k + 1,
+                )
             ] = _gate_and_memory_gradient(*inputs, block(k, shift))[:2]
         return found
 
@@ -308,7 +388,7 @@ def check_memory_gradient(memory_gradient, N=2, D=3, H=4, seed=0, shift=1.5):
         recipe="o from one forward step with b[3H:4H] + shift, and "
         "dc = dh * o * (1 - tanh(c_t)**2).",
     )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def check_gate_slope(slope, params, x, h_prev, c_prev, dh, n=0, unit=2):
@@ -320,37 +400,56 @@ def check_gate_slope(slope, params, x, h_prev, c_prev, dh, n=0, unit=2):
     slopes = dh * (1 - np.tanh(c) ** 2)  # (N, H): every unit's slope
     expected = float(slopes[n, unit])
     if np.isclose(value, expected, rtol=1e-6, atol=1e-9):
-        return (
-            f"slope = {value:.4f} = dh * (1 - tanh(c_t)**2): the gradient into the memory is "
-            "proportional to o_t."
+        return tr(
+            "slope = {slope:.4f} = dh * (1 - tanh(c_t)**2): the gradient into the memory is "
+            "proportional to o_t.",
+            slope=value,
         )
-    head = f"slope = {value:.6g} is not the slope of dc against o for sequence {n}, unit {unit}."
+    head = tr(
+        "slope = {slope:.6g} is not the slope of dc against o for sequence {n}, unit {unit}.",
+        slope=value,
+        n=n,
+        unit=unit,
+    )
     causes = [
-        (1 / expected, "this is o against dc; the slope is dc divided by o (dc on the y axis)."),
+        (
+            1 / expected,
+            tr("this is o against dc; the slope is dc divided by o (dc on the y axis)."),
+        ),
         (
             expected * float(cache.f[n, unit]),
-            "this is the slope of dc_prev, which carries the "
-            "factor f; measure the gradient of c_t itself.",
+            tr(
+                "this is the slope of dc_prev, which carries the factor f; measure the gradient "
+                "of c_t itself."
+            ),
         ),
         (
             float(dh[n, unit] * (1 - c[n, unit] ** 2)),
-            "tanh's derivative is 1 - tanh(c)**2, not 1 - c**2.",
+            tr("tanh's derivative is 1 - tanh(c)**2, not 1 - c**2."),
         ),
-        (-expected, "the sign is wrong: dc grows with o here."),
+        (-expected, tr("the sign is wrong: dc grows with o here.")),
     ]
     for (m, k), other in np.ndenumerate(slopes):
         if (m, k) != (n, unit):
             causes.append(
                 (
                     float(other),
-                    f"this is the slope of sequence {m}, unit {k}; "
-                    f"read sequence {n}, unit {unit}: o_s[:, {n}, {unit}].",
+                    tr(
+                        "this is the slope of sequence {m}, unit {k}; read sequence {n}, unit "
+                        "{unit}: o_s[:, {n}, {unit}].",
+                        m=m,
+                        k=k,
+                        n=n,
+                        unit=unit,
+                    ),
                 )
             )
     cause = next((msg for v, msg in causes if np.isclose(value, v, rtol=1e-6, atol=1e-9)), None)
     if cause is None and isinstance(slope, numbers.Number):
-        cause = (
+        cause = tr(
             "fit a line through the origin to the points (o, dc) of that unit: "
             "slope = sum(o * dc) / sum(o * o)."
         )
-    fail(head + (f"\nLikely cause: {cause}" if cause else ""))
+    if cause:
+        head += "\n" + tr("Likely cause: {cause}", cause=cause)
+    fail(head)
