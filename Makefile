@@ -145,6 +145,7 @@ book: $(STAMP) $(CACHE_STAMP)
 		grep -v '^ ' $(ZH_DIR)/build.log | tail -n 3; \
 		rm -rf $(HTML_DIR)/zh; cp -r $(ZH_DIR)/_build/html $(HTML_DIR)/zh; \
 		echo "HTML (Chinese): $(HTML_DIR)/zh/index.html"; \
+		$(BIN)/python tools/bundle.py $(HTML_DIR)/lstm-lessons-notebooks.zip; \
 	fi; \
 	echo "HTML ($(EDITION) edition): $(HTML_DIR)/index.html"; \
 	$(STOP)

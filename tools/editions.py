@@ -85,6 +85,8 @@ def student_config(config, cache, root=ROOT):
     config["sphinx"]["config"]["lstm_lessons_edition"] = "student"
     # The student edition has no Chinese twin to link to.
     config["sphinx"]["config"]["lstm_lessons_other_language"] = None
+    # Nor the bundle, which holds the worked solutions.
+    config["sphinx"]["config"]["lstm_lessons_bundle"] = None
     config["title"] = f"{config.get('title', 'The book')} (student edition)"
     return config
 
@@ -122,6 +124,11 @@ def chinese_config(config, cache, root=ROOT):
             "tooltip": "English edition",
         },
         lstm_lessons_require_translation=True,
+        lstm_lessons_bundle="../lstm-lessons-notebooks.zip",
+        lstm_lessons_bundle_tooltip="全部笔记本，中英文版（.zip）",
+        lstm_lessons_glued_values=str(
+            (Path(root) / "locales" / "zh_CN" / "glued_values.yml").resolve()
+        ),
     )
     config["title"] = CHINESE_TITLE
     return config

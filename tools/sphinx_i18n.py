@@ -9,9 +9,14 @@ catalogs). This extension does three things the stock tools do not:
   that lookup fails. The renderer of the page being read is remembered, and a lookup from a
   translated paragraph is answered from it: the Chinese page shows the numbers the English page
   shows, from the same executed notebook.
+- **Glued values that are words.** A value glued as English text ("0.0255 to 0.0397", "none",
+  "significantly worse") is rewritten by the rules of ``lstm_lessons_glued_values``
+  (``locales/zh_CN/glued_values.yml``); a value that keeps English words after them is a warning.
 - **A language link on every page** (``lstm_lessons_other_language``): a button in the header and
   a line above the page's text lead to the same page in the other edition, and the page names
   its twin for search engines (``<link rel="alternate" hreflang>``).
+- **The offline bundle** (``lstm_lessons_bundle``, written by ``tools/bundle.py``): an entry in
+  every page's download menu.
 - **No page half in English** (``lstm_lessons_require_translation``, set for the Chinese edition):
   every paragraph, heading, caption and list item that has words to translate must have come out
   of its catalog; one that did not (never translated, or its English changed since) is a warning,
@@ -19,11 +24,15 @@ catalogs). This extension does three things the stock tools do not:
   English.
 """
 
+import dataclasses
 import html
 import json
+import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
+import yaml
 from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.nodes import extract_messages
@@ -68,15 +77,16 @@ def _answer_translated_lookups():
     retrieve = utils.retrieve_glue_data
 
     def retrieve_glue_data(document, key):
+        env = getattr(document.settings, "env", None)
         if "nb_renderer" not in document:
-            renderer = _renderer_of(getattr(document.settings, "env", None))
+            renderer = _renderer_of(env)
             if renderer is not None:
                 document["nb_renderer"] = renderer
                 try:
-                    return retrieve(document, key)
+                    return _say(retrieve(document, key), key, env)
                 finally:
                     del document["nb_renderer"]
-        return retrieve(document, key)
+        return _say(retrieve(document, key), key, env)
 
     retrieve_glue_data._lstm_lessons = True
     for module in (utils, roles, directives):
@@ -93,6 +103,54 @@ def _renderer_of(env):
     except AttributeError:
         return None
     return renderer if docname == env.docname else None
+
+
+@lru_cache(maxsize=4)
+def _rules(path):
+    rules = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    return [(re.compile(pattern), replacement) for pattern, replacement in rules]
+
+
+def say_glued(text, rules):
+    """``text`` rewritten by ``rules`` (``[(pattern, replacement)]``), in order."""
+    for pattern, replacement in rules:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# Lower-case words a glued value may keep: the names of the cell variants, and of libraries.
+def _names():
+    from lstm_lessons import VARIANT_NAMES
+
+    return {*VARIANT_NAMES, "torch", "numpy", "cpu", "e"}
+
+
+def english_words(text):
+    """The English words left in a glued value (variant and library names are not)."""
+    words = re.findall(r"(?<![A-Za-z0-9_])[a-z]{2,}(?![A-Za-z0-9_])", text)
+    return [w for w in words if w not in _names()]
+
+
+def _say(output, key, env):
+    """A glued text value as the Chinese edition says it (see ``say_glued``)."""
+    config = getattr(env, "config", None) if env is not None else None
+    path = getattr(config, "lstm_lessons_glued_values", None)
+    text = output.data.get("text/plain") if path else None
+    if not isinstance(text, str) or len(output.data) != 1:
+        return output
+    quote = text[:1] if text[:1] in "'\"" and text[-1:] == text[:1] else ""
+    inner = text[len(quote) : len(text) - len(quote)]
+    said = say_glued(inner, _rules(path))
+    left = english_words(said)
+    if left:
+        logger.warning(
+            f"the glued value {key!r} keeps English words in Chinese: {said!r} "
+            f"({', '.join(left)}); add a rule to {path}",
+            type="lstm_lessons",
+            subtype="glued",
+        )
+    data = {**output.data, "text/plain": quote + said + quote}
+    return dataclasses.replace(output, data=data)
 
 
 def _is_english_only(docname):
@@ -170,11 +228,34 @@ def _patch_for_translations(app, config):
         _answer_translated_lookups()
 
 
+def add_bundle_link(app, pagename, templatename, context, doctree):
+    """An entry in the page's download menu: every notebook, both languages, in one zip."""
+    bundle = app.config.lstm_lessons_bundle
+    if not bundle or doctree is None:
+        return
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            button["buttons"].append(
+                {
+                    "type": "link",
+                    "url": "../" * pagename.count("/") + bundle,
+                    "text": ".zip",
+                    "tooltip": app.config.lstm_lessons_bundle_tooltip,
+                    "icon": "fas fa-file-archive",
+                    "label": "download-bundle-button",
+                }
+            )
+
+
 def setup(app):
     app.add_config_value("lstm_lessons_other_language", None, "html")
     app.add_config_value("lstm_lessons_require_translation", False, "env")
+    app.add_config_value("lstm_lessons_glued_values", None, "env")
+    app.add_config_value("lstm_lessons_bundle", None, "html")
+    app.add_config_value("lstm_lessons_bundle_tooltip", "All notebooks (.zip)", "html")
     app.connect("config-inited", _patch_for_translations)
     app.connect("doctree-read", check_translated)
     # After the theme's own buttons (priority 501), so that the language comes last.
     app.connect("html-page-context", add_language_link, priority=502)
+    app.connect("html-page-context", add_bundle_link, priority=502)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -55,6 +55,13 @@ def translate_markdown(source, catalog):
     missing = []
     replaced = {}  # first line -> (last line + 1, new text)
     for token in _markdown().parse(source):
+        if token.type == "fence" and token.map is not None:
+            start, end = token.map
+            body, gaps = _translate_directive(token, lines[start + 1 : end - 1], catalog)
+            if body is not None:
+                replaced[start] = (end - 1, "\n".join([lines[start], *body]))
+                missing += gaps
+            continue
         if token.type != "inline" or token.map is None:
             continue
         key = _key(token.content)
@@ -65,7 +72,7 @@ def translate_markdown(source, catalog):
             missing.append(key)
             continue
         start, end = token.map
-        if len(lines[start : end]) == 1 and lines[start].lstrip().startswith("|"):
+        if len(lines[start:end]) == 1 and lines[start].lstrip().startswith("|"):
             row = replaced.get(start, (end, lines[start]))[1]
             replaced[start] = (end, _replace_cell(row, token.content, chinese))
             continue
@@ -82,6 +89,32 @@ def translate_markdown(source, catalog):
             out.append(lines[i])
             i += 1
     return "\n".join(out), missing
+
+
+# Directives whose options and body are prose: a figure's alt text and caption, an admonition.
+PROSE_DIRECTIVES = {"glue:figure", "figure", "admonition", "note", "tip", "important", "warning"}
+_OPTION = re.compile(r"^(\s*:(alt|caption|title):\s*)(.+)$")
+
+
+def _translate_directive(token, body, catalog):
+    """The translated body lines of a fenced directive, and what had no translation;
+    ``(None, [])`` for a directive whose body is not prose (code, math, an include)."""
+    name = token.info.strip().split(" ", 1)[0].strip("{}")
+    if name not in PROSE_DIRECTIVES:
+        return None, []
+    missing, out, k = [], [], 0
+    while k < len(body) and body[k].lstrip().startswith(":"):
+        match = _OPTION.match(body[k])
+        if match and translations.needs_translation(_key(match.group(3))):
+            chinese = catalog.get(_key(match.group(3)))
+            if chinese is None:
+                missing.append(_key(match.group(3)))
+            else:
+                body[k] = match.group(1) + chinese
+        out.append(body[k])
+        k += 1
+    text, gaps = translate_markdown("\n".join(body[k:]), catalog)
+    return out + text.split("\n"), missing + gaps
 
 
 def _replace_cell(row, english, chinese):
