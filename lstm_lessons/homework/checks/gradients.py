@@ -12,6 +12,7 @@ import numpy as np
 
 from ...cells.gradcheck import numerical_gradient, relative_error
 from ...cells.lstm import lstm_step_backward
+from ..language import tr
 from .calling import CheckFailed, call, describe, display_name, fail, refuse_package_call
 from .cases import CASES, cell_from_a
 from .report import diagnose, largest_error, structure, verdict
@@ -67,53 +68,64 @@ def _backward(
 def _backward_mistakes(args):
     right = _backward(**args)
     mistakes = {
-        "the path through h is missing: c also reaches the loss through h = o * tanh(c), so "
-        "its total gradient is dc + dh * o * (1 - tanh(c)**2).": _backward(**args, h_path="none"),
-        "the derivative of tanh(c) is 1 - tanh(c)**2, not 1 - c**2: tanh' is evaluated at "
-        "tanh(c).": _backward(**args, h_path="c"),
-        "the derivative of tanh(c) is 1 - tanh(c)**2; the square is missing.": (
+        tr(
+            "the path through h is missing: c also reaches the loss through h = o * tanh(c), so "
+            "its total gradient is dc + dh * o * (1 - tanh(c)**2)."
+        ): _backward(**args, h_path="none"),
+        tr(
+            "the derivative of tanh(c) is 1 - tanh(c)**2, not 1 - c**2: tanh' is evaluated at "
+            "tanh(c)."
+        ): _backward(**args, h_path="c"),
+        tr("the derivative of tanh(c) is 1 - tanh(c)**2; the square is missing."): (
             _backward(**args, h_path="no square")
         ),
-        "the path through h misses the factor o: dh * o * (1 - tanh(c)**2).": (
+        tr("the path through h misses the factor o: dh * o * (1 - tanh(c)**2)."): (
             _backward(**args, h_path="no o")
         ),
-        "dc_prev misses the factor f: c = f * c_prev + i * g, so dc_prev = dc_total * f.": (
+        tr("dc_prev misses the factor f: c = f * c_prev + i * g, so dc_prev = dc_total * f."): (
             _backward(**args, dc_prev_from="no f")
         ),
-        "dc_prev must use the total gradient of c, including the path through h: "
-        "dc_prev = (dc + dh * o * (1 - tanh(c)**2)) * f.": (
-            _backward(**args, dc_prev_from="incoming")
-        ),
-        "the sigmoid's derivative is s * (1 - s) with s = sigma(a); you used s alone.": (
+        tr(
+            "dc_prev must use the total gradient of c, including the path through h: "
+            "dc_prev = (dc + dh * o * (1 - tanh(c)**2)) * f."
+        ): _backward(**args, dc_prev_from="incoming"),
+        tr("the sigmoid's derivative is s * (1 - s) with s = sigma(a); you used s alone."): (
             _backward(**args, gate_grad=lambda s: s)
         ),
-        "the sigmoid's derivative is s * (1 - s); you used 1 - s.": (
+        tr("the sigmoid's derivative is s * (1 - s); you used 1 - s."): (
             _backward(**args, gate_grad=lambda s: 1 - s)
         ),
-        "you used tanh's derivative 1 - s**2 for the gates; the sigmoid's is s * (1 - s).": (
+        tr("you used tanh's derivative 1 - s**2 for the gates; the sigmoid's is s * (1 - s)."): (
             _backward(**args, gate_grad=_tanh_grad)
         ),
-        "g = tanh(a_g), so da_g = dg * (1 - g**2); you used the sigmoid's derivative "
-        "g * (1 - g).": _backward(**args, cand_grad=_sigmoid_grad),
-        "you returned the gradients of the gate values (di, df, dg, do), not of the "
-        "pre-activations: multiply by sigma' = s * (1 - s) and tanh' = 1 - g**2.": (
-            _backward(**args, gate_grad=np.ones_like, cand_grad=np.ones_like)
-        ),
-        "da_o: h = o * tanh(c), so do = dh * tanh(c); you used c.": (
+        tr(
+            "g = tanh(a_g), so da_g = dg * (1 - g**2); you used the sigmoid's derivative "
+            "g * (1 - g)."
+        ): _backward(**args, cand_grad=_sigmoid_grad),
+        tr(
+            "you returned the gradients of the gate values (di, df, dg, do), not of the "
+            "pre-activations: multiply by sigma' = s * (1 - s) and tanh' = 1 - g**2."
+        ): _backward(**args, gate_grad=np.ones_like, cand_grad=np.ones_like),
+        tr("da_o: h = o * tanh(c), so do = dh * tanh(c); you used c."): (
             _backward(**args, do_from="c")
         ),
-        "di and df are swapped: c = f * c_prev + i * g gives di = dc_total * g and "
-        "df = dc_total * c_prev.": _backward(**args, swap_if=True),
-        "g is scaled by i, so dg = dc_total * i; you used f.": _backward(**args, dg_from="f"),
-        "every gradient has the wrong sign.": tuple(-v for v in right),
+        tr(
+            "di and df are swapped: c = f * c_prev + i * g gives di = dc_total * g and "
+            "df = dc_total * c_prev."
+        ): _backward(**args, swap_if=True),
+        tr("g is scaled by i, so dg = dc_total * i; you used f."): _backward(**args, dg_from="f"),
+        tr("every gradient has the wrong sign."): tuple(-v for v in right),
     }
     for order in permutations(range(4)):
         if order != (0, 1, 2, 3):
             names = ", ".join(BACKWARD_OUTPUTS[k] for k in order)
-            mistakes[
-                f"you returned the gradients in the order ({names}, dc_prev); the expected "
-                f"order is ({', '.join(BACKWARD_OUTPUTS)})."
-            ] = (*(right[k] for k in order), right[4])
+            message = tr(
+                "you returned the gradients in the order ({order}, dc_prev); the expected "
+                "order is ({expected}).",
+                order=names,
+                expected=", ".join(BACKWARD_OUTPUTS),
+            )
+            mistakes[message] = (*(right[k] for k in order), right[4])
     return mistakes
 
 
@@ -166,7 +178,7 @@ def check_lstm_step_backward(lstm_cell_backward, cases=BACKWARD_CASES):
             "da_f = dc_total * c_prev * f * (1 - f); da_g = dc_total * i * (1 - g**2); "
             "da_o = dh * tanh(c) * o * (1 - o); dc_prev = dc_total * f; in the inputs' dtype.",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def clip_reference(grads, max_norm):
@@ -180,27 +192,31 @@ def clip_mistakes(grads, max_norm):
     norms = [np.sqrt(np.sum(g * g)) for g in grads]
     norm = np.sqrt(sum(n * n for n in norms))
     mistakes = {
-        "you clipped each array by its own norm; clipping rescales all arrays by one factor, "
-        "from the global norm sqrt(sum of the squares of all entries).": tuple(
-            g * min(1.0, max_norm / n) for g, n in zip(grads, norms, strict=True)
-        ),
-        "you clipped element by element (np.clip); rescale the whole list by one factor "
-        "instead, so that the gradient keeps its direction.": tuple(
-            np.clip(g, -max_norm, max_norm) for g in grads
-        ),
-        "the factor is max_norm / norm, not norm / max_norm.": tuple(
+        tr(
+            "you clipped each array by its own norm; clipping rescales all arrays by one factor, "
+            "from the global norm sqrt(sum of the squares of all entries)."
+        ): tuple(g * min(1.0, max_norm / n) for g, n in zip(grads, norms, strict=True)),
+        tr(
+            "you clipped element by element (np.clip); rescale the whole list by one factor "
+            "instead, so that the gradient keeps its direction."
+        ): tuple(np.clip(g, -max_norm, max_norm) for g in grads),
+        tr("the factor is max_norm / norm, not norm / max_norm."): tuple(
             g * (norm / max_norm) for g in grads
         ),
-        "the global norm is sqrt(sum of the squares of all entries), not the sum of the "
-        "arrays' norms.": tuple(g * min(1.0, max_norm / sum(norms)) for g in grads),
-        "the global norm needs the square root: sqrt(sum of squares).": tuple(
+        tr(
+            "the global norm is sqrt(sum of the squares of all entries), not the sum of the "
+            "arrays' norms."
+        ): tuple(g * min(1.0, max_norm / sum(norms)) for g in grads),
+        tr("the global norm needs the square root: sqrt(sum of squares)."): tuple(
             g * min(1.0, max_norm / norm**2) for g in grads
         ),
     }
     if norm <= max_norm:
-        message = (
-            f"you rescaled although the global norm ({norm:.4g}) is below max_norm "
-            f"({max_norm:.4g}); then the gradients must stay as they are."
+        message = tr(
+            "you rescaled although the global norm ({norm:.4g}) is below max_norm "
+            "({max_norm:.4g}); then the gradients must stay as they are.",
+            norm=norm,
+            max_norm=max_norm,
         )
         mistakes = {message: tuple(g * (max_norm / norm) for g in grads), **mistakes}
     return mistakes
@@ -224,14 +240,35 @@ def check_clip_gradients(clip_gradients):
     for max_norm in (1.0, 2 * norm):  # above the threshold, then below it
         args = {"grads": grads, "max_norm": max_norm}
         got = call(clip_gradients, args, name=name)
-        want = f"a list of {len(grads)} arrays, one per gradient"
+        want = tr("a list of {n} arrays, one per gradient", n=len(grads))
         if not isinstance(got, (list, tuple)):
-            fail(f"Your {name} returned {describe(got)}; expected {want}.")
+            fail(
+                tr(
+                    "Your {name} returned {got}; expected {want}.",
+                    name=name,
+                    got=describe(got),
+                    want=want,
+                )
+            )
         if len(got) != len(grads):
-            extra = ""
             if len(got) == 2 and np.ndim(got[1]) == 0:
-                extra = " It looks like (clipped, norm): return only the list."
-            fail(f"Your {name} returned {len(got)} items; expected {want}.{extra}")
+                fail(
+                    tr(
+                        "Your {name} returned {n} items; expected {want}. It looks like "
+                        "(clipped, norm): return only the list.",
+                        name=name,
+                        n=len(got),
+                        want=want,
+                    )
+                )
+            fail(
+                tr(
+                    "Your {name} returned {n} items; expected {want}.",
+                    name=name,
+                    n=len(got),
+                    want=want,
+                )
+            )
         verdict(
             name,
             tuple(got),
@@ -241,7 +278,7 @@ def check_clip_gradients(clip_gradients):
             recipe="norm = sqrt(sum of g**2 over all arrays); if norm > max_norm, "
             "every g becomes g * max_norm / norm.",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def check_gradient(grad_fn, f, x=None, dout=None, *, tol=1e-6):
@@ -255,40 +292,57 @@ def check_gradient(grad_fn, f, x=None, dout=None, *, tol=1e-6):
     """
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 4)) if x is None else np.array(x, dtype=np.float64)
-    y = call(f, {"x": x}, name="forward function f")
+    y = call(f, {"x": x}, name=tr("forward function f"))
     if dout is None:
         dout = rng.standard_normal(np.shape(y))
     dout = np.asarray(dout, dtype=np.float64)
-    got = call(grad_fn, {"x": x, "dout": dout}, name="gradient function")
+    got = call(grad_fn, {"x": x, "dout": dout}, name=tr("gradient function"))
     try:
         numerical = numerical_gradient(f, x, dout)
     except Exception as exc:
-        message = f"The forward function f raised {type(exc).__name__}: {exc} on a perturbed x."
+        message = tr(
+            "The forward function f raised {error}: {exc} on a perturbed x.",
+            error=type(exc).__name__,
+            exc=exc,
+        )
         raise CheckFailed(message) from None
     problem = structure(got, numerical, "dx")
     if problem:
-        cause = diagnose(got, {"dx is transposed.": numerical.T})
-        fail(
-            f"Your gradient function is not right yet.\n{problem}" + (f"\n{cause}" if cause else "")
-        )
+        cause = diagnose(got, {tr("dx is transposed."): numerical.T})
+        if cause:
+            fail(
+                tr(
+                    "Your gradient function is not right yet.\n{problem}\n{cause}",
+                    problem=problem,
+                    cause=cause,
+                )
+            )
+        fail(tr("Your gradient function is not right yet.\n{problem}", problem=problem))
     err = relative_error(got, numerical)
     if err < tol:
-        return f"gradient: passed (relative error {err:.1e})."
+        return tr("gradient: passed (relative error {err:.1e}).", err=err)
     lines = [
-        "Your gradient does not match centred differences: relative error "
-        f"{err:.3g} (it must be below {tol:g}); {largest_error(got, numerical, 'dx')}.",
+        tr(
+            "Your gradient does not match centred differences: relative error "
+            "{err:.3g} (it must be below {tol:g}); {largest}.",
+            err=err,
+            tol=tol,
+            largest=largest_error(got, numerical, "dx"),
+        ),
     ]
     candidates = {
-        "the sign is wrong.": -numerical,
-        "it is twice the right gradient.": 2 * numerical,
-        "it is half the right gradient.": numerical / 2,
-        "you returned f(x), the forward value, not its gradient.": y,
-        "you returned zeros.": np.zeros_like(numerical),
-        "dout is missing: by the chain rule the gradient of sum(f(x) * dout) is multiplied "
-        "by dout.": lambda: numerical_gradient(f, x, np.ones_like(dout)),
-        "you multiplied by dout twice.": lambda: numerical_gradient(f, x, dout * dout),
+        tr("the sign is wrong."): -numerical,
+        tr("it is twice the right gradient."): 2 * numerical,
+        tr("it is half the right gradient."): numerical / 2,
+        tr("you returned f(x), the forward value, not its gradient."): y,
+        tr("you returned zeros."): np.zeros_like(numerical),
+        tr(
+            "dout is missing: by the chain rule the gradient of sum(f(x) * dout) is multiplied "
+            "by dout."
+        ): lambda: numerical_gradient(f, x, np.ones_like(dout)),
+        tr("you multiplied by dout twice."): lambda: numerical_gradient(f, x, dout * dout),
     }
     cause = diagnose(got, candidates)
     if cause:
-        lines.append("Likely cause: " + cause)
+        lines.append(tr("Likely cause: {cause}", cause=cause))
     fail("\n".join(lines))
