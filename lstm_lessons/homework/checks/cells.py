@@ -14,6 +14,7 @@ import numpy as np
 from ...cells.activations import sigmoid as _sigmoid
 from ...cells.gru import gru_step_forward
 from ...cells.rnn import rnn_step_forward
+from ..language import tr
 from .calling import call, display_name, refuse_package_call
 from .cases import CASES, cell_from_a, lstm_inputs, step
 from .report import verdict
@@ -39,19 +40,27 @@ def _blocks(a, order, H):
 
 
 def _order_message(order, correct, what="a = x @ W_x + h_prev @ W_h + b"):
-    return (
-        f"you read the blocks of {what} in the order {', '.join(order)}; the package's order is "
-        f"{', '.join(correct)} (columns 0 to H-1 hold block {correct[0]}, the next H columns "
-        f"block {correct[1]}, and so on)."
+    return tr(
+        "you read the blocks of {what} in the order {order}; the package's order is "
+        "{correct} (columns 0 to H-1 hold block {first}, the next H columns "
+        "block {second}, and so on).",
+        what=what,
+        order=", ".join(order),
+        correct=", ".join(correct),
+        first=correct[0],
+        second=correct[1],
     )
 
 
 # Unpacking the wrong number of blocks, e.g. `i, f, g, o = np.split(a, 3, axis=1)`.
+# The hint is a function, so that it is said in the language of the moment it is shown.
 UNPACK_HINT = (
     (
         lambda e: isinstance(e, ValueError) and "unpack" in str(e),
-        "a has 4 blocks of H columns, in the order i, f, g, o: "
-        "`i, f, g, o = np.split(a, 4, axis=1)`.",
+        lambda: tr(
+            "a has 4 blocks of H columns, in the order i, f, g, o: "
+            "`i, f, g, o = np.split(a, 4, axis=1)`."
+        ),
     ),
 )
 
@@ -59,14 +68,16 @@ UNPACK_HINT = (
 def _rnn_mistakes(x, h_prev, W_x, W_h, b):
     xw, hw = x @ W_x, h_prev @ W_h
     return {
-        "the tanh is missing: h = tanh(a) with a = x @ W_x + h_prev @ W_h + b.": xw + hw + b,
-        "the bias b is missing: h = tanh(x @ W_x + h_prev @ W_h + b).": np.tanh(xw + hw),
-        "the recurrent term h_prev @ W_h is missing: the previous state must feed in.": (
+        tr("the tanh is missing: h = tanh(a) with a = x @ W_x + h_prev @ W_h + b."): xw + hw + b,
+        tr("the bias b is missing: h = tanh(x @ W_x + h_prev @ W_h + b)."): np.tanh(xw + hw),
+        tr("the recurrent term h_prev @ W_h is missing: the previous state must feed in."): (
             np.tanh(xw + b)
         ),
-        "you used the sigmoid; the simple RNN uses tanh.": _sigmoid(xw + hw + b),
-        "W_h is transposed: with row vectors the recurrent term is h_prev @ W_h, "
-        "(N, H) @ (H, H).": np.tanh(xw + h_prev @ W_h.T + b),
+        tr("you used the sigmoid; the simple RNN uses tanh."): _sigmoid(xw + hw + b),
+        tr(
+            "W_h is transposed: with row vectors the recurrent term is h_prev @ W_h, "
+            "(N, H) @ (H, H)."
+        ): np.tanh(xw + h_prev @ W_h.T + b),
     }
 
 
@@ -94,7 +105,7 @@ def check_rnn_step(rnn_step, cases=CASES):
             candidates=partial(_rnn_mistakes, **args),
             recipe="h = tanh(x @ W_x + h_prev @ W_h + b).",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _lstm(
@@ -126,27 +137,31 @@ def _lstm(
 
 def _lstm_mistakes(args):
     h, c = _lstm(**args)
+    # c_{t-1} goes in as a value: braces in a template are placeholders.
     mistakes = {
-        "you returned (c, h); the order is (h, c): `return h, c`.": (c, h),
-        "the bias b is missing: a = x @ W_x + h_prev @ W_h + b.": _lstm(**args, bias=False),
-        "h = o * c: the tanh of the cell state is missing, h = o * tanh(c).": (
+        tr("you returned (c, h); the order is (h, c): `return h, c`."): (c, h),
+        tr("the bias b is missing: a = x @ W_x + h_prev @ W_h + b."): _lstm(**args, bias=False),
+        tr("h = o * c: the tanh of the cell state is missing, h = o * tanh(c)."): (
             _lstm(**args, phi_c=_identity)
         ),
-        "h = o * tanh(c_prev): h reads the new cell state c_t of this step, not c_{t-1}.": (
-            _lstm(**args, h_reads_c_prev=True)
-        ),
-        "the output gate is missing: h = o * tanh(c).": _lstm(**args, use_o=False),
-        "you applied the sigmoid to the candidate; g = tanh(a_g), between -1 and 1.": (
+        tr(
+            "h = o * tanh(c_prev): h reads the new cell state c_t of this step, not {c_prev}.",
+            c_prev="c_{t-1}",
+        ): _lstm(**args, h_reads_c_prev=True),
+        tr("the output gate is missing: h = o * tanh(c)."): _lstm(**args, use_o=False),
+        tr("you applied the sigmoid to the candidate; g = tanh(a_g), between -1 and 1."): (
             _lstm(**args, phi_g=_sigmoid)
         ),
-        "the candidate has no tanh: g = tanh(a_g).": _lstm(**args, phi_g=_identity),
-        "you used tanh for the gates i, f, o; gates use the sigmoid.": _lstm(**args, sigma=np.tanh),
-        "your gates are sigma(-a): the sigmoid uses exp(x) where exp(-x) belongs.": (
+        tr("the candidate has no tanh: g = tanh(a_g)."): _lstm(**args, phi_g=_identity),
+        tr("you used tanh for the gates i, f, o; gates use the sigmoid."): (
+            _lstm(**args, sigma=np.tanh)
+        ),
+        tr("your gates are sigma(-a): the sigmoid uses exp(x) where exp(-x) belongs."): (
             _lstm(**args, sigma=_neg_sigmoid)
         ),
-        "c = f * h_prev + i * g: the forget gate scales the old cell state c_prev, not h_prev.": (
-            _lstm(**args, c_from_h_prev=True)
-        ),
+        tr(
+            "c = f * h_prev + i * g: the forget gate scales the old cell state c_prev, not h_prev."
+        ): _lstm(**args, c_from_h_prev=True),
     }
     for order in permutations("ifgo"):
         if order != tuple("ifgo"):
@@ -178,7 +193,7 @@ def check_lstm_step(lstm_step, cases=CASES):
             "i, f, o = sigma(a_i), sigma(a_f), sigma(a_o); g = tanh(a_g); "
             "c = f * c_prev + i * g; h = o * tanh(c).",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _cifg(
@@ -208,20 +223,27 @@ def _cifg(
 
 def _cifg_mistakes(args):
     mistakes = {
-        "you set f = i; in the CIFG cell the forget gate is f = 1 - i.": _cifg(**args, forget="i"),
-        "i and 1 - i are swapped: f = 1 - i keeps the old state, i writes the candidate, "
-        "c = (1 - i) * c_prev + i * g.": _cifg(**args, forget="swap"),
-        "you used f = 1 (the cell without forget gate); CIFG uses f = 1 - i.": (
+        tr("you set f = i; in the CIFG cell the forget gate is f = 1 - i."): (
+            _cifg(**args, forget="i")
+        ),
+        tr(
+            "i and 1 - i are swapped: f = 1 - i keeps the old state, i writes the candidate, "
+            "c = (1 - i) * c_prev + i * g."
+        ): _cifg(**args, forget="swap"),
+        tr("you used f = 1 (the cell without forget gate); CIFG uses f = 1 - i."): (
             _cifg(**args, forget="1")
         ),
-        "the bias b is missing: a = x @ W_x + h_prev @ W_h + b.": _cifg(**args, bias=False),
-        "h = o * c: the tanh of the cell state is missing, h = o * tanh(c).": (
+        tr("the bias b is missing: a = x @ W_x + h_prev @ W_h + b."): _cifg(**args, bias=False),
+        tr("h = o * c: the tanh of the cell state is missing, h = o * tanh(c)."): (
             _cifg(**args, phi_c=_identity)
         ),
-        "h = o * tanh(c_prev): h reads the new cell state c_t, not c_{t-1}.": (
-            _cifg(**args, h_reads_c_prev=True)
+        tr(
+            "h = o * tanh(c_prev): h reads the new cell state c_t, not {c_prev}.",
+            c_prev="c_{t-1}",
+        ): _cifg(**args, h_reads_c_prev=True),
+        tr("you applied the sigmoid to the candidate; g = tanh(a_g)."): (
+            _cifg(**args, phi_g=_sigmoid)
         ),
-        "you applied the sigmoid to the candidate; g = tanh(a_g).": _cifg(**args, phi_g=_sigmoid),
     }
     for order in permutations("igo"):
         if order != tuple("igo"):
@@ -241,8 +263,10 @@ def check_cifg_step(cifg_step):
     hints = (
         (
             lambda e: not isinstance(e, (NotImplementedError, NameError)),
-            "the CIFG weights have 3H columns, the blocks i, g, o: there is no f block, "
-            "f = 1 - i. Take H from h_prev.shape[1], not from W_x.shape[1] // 4.",
+            tr(
+                "the CIFG weights have 3H columns, the blocks i, g, o: there is no f block, "
+                "f = 1 - i. Take H from h_prev.shape[1], not from W_x.shape[1] // 4."
+            ),
         ),
     )
     for N, D, H, seed in CASES:
@@ -260,7 +284,7 @@ def check_cifg_step(cifg_step):
             "i, o = sigma(a_i), sigma(a_o); g = tanh(a_g); f = 1 - i; "
             "c = f * c_prev + i * g; h = o * tanh(c).",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _peephole(
@@ -294,23 +318,29 @@ def _peephole(
 
 
 def _peephole_mistakes(args):
+    # c_{t-1} goes in as a value: braces in a template are placeholders.
     mistakes = {
-        "the output gate reads the new state: o = sigma(a_o + p_o * c) with c = c_t, computed "
-        "first. You used c_prev (c_{t-1}), which only i and f read.": (
-            _peephole(**args, o_reads_c_prev=True)
-        ),
-        "p_i and p_f are swapped: i = sigma(a_i + p_i * c_prev), f = sigma(a_f + p_f * c_prev).": (
-            _peephole(**args, swap_pif=True)
-        ),
-        "you added the peephole term after the sigmoid; it belongs inside, sigma(a + p * c).": (
+        tr(
+            "the output gate reads the new state: o = sigma(a_o + p_o * c) with c = c_t, computed "
+            "first. You used c_prev ({c_prev}), which only i and f read.",
+            c_prev="c_{t-1}",
+        ): _peephole(**args, o_reads_c_prev=True),
+        tr(
+            "p_i and p_f are swapped: i = sigma(a_i + p_i * c_prev), f = sigma(a_f + p_f * c_prev)."
+        ): _peephole(**args, swap_pif=True),
+        tr("you added the peephole term after the sigmoid; it belongs inside, sigma(a + p * c)."): (
             _peephole(**args, outside=True)
         ),
-        "the peephole term p_i * c_prev of the input gate is missing.": _peephole(**args, skip="i"),
-        "the peephole term p_f * c_prev of the forget gate is missing.": (
+        tr("the peephole term p_i * c_prev of the input gate is missing."): (
+            _peephole(**args, skip="i")
+        ),
+        tr("the peephole term p_f * c_prev of the forget gate is missing."): (
             _peephole(**args, skip="f")
         ),
-        "the peephole term p_o * c of the output gate is missing.": _peephole(**args, skip="o"),
-        "all peephole terms are missing: i, f read c_prev and o reads c.": (
+        tr("the peephole term p_o * c of the output gate is missing."): (
+            _peephole(**args, skip="o")
+        ),
+        tr("all peephole terms are missing: i, f read c_prev and o reads c."): (
             _peephole(**args, skip="ifo")
         ),
     }
@@ -358,7 +388,7 @@ def check_peephole_gate(peephole_gates):
             recipe="i = sigma(a_i + p_i * c_prev), f = sigma(a_f + p_f * c_prev), "
             "g = tanh(a_g), c = f * c_prev + i * g, o = sigma(a_o + p_o * c).",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _gru(
@@ -396,19 +426,25 @@ def _gru(
 
 def _gru_mistakes(args):
     mistakes = {
-        "z and 1 - z are swapped: h = (1 - z) * n + z * h_prev, so z is the part of h_prev "
-        "that is kept.": _gru(**args, swap_z=True),
-        "the reset gate must multiply b_hn too: n = tanh(ax_n + r * (h_prev @ W_hn + b_hn)); "
-        "you added b_hn outside.": _gru(**args, reset="outside"),
-        "you applied r to h_prev before the matmul, (r * h_prev) @ W_hn (the form of Cho et al. "
-        "2014); the package and torch.nn.GRU use r * (h_prev @ W_hn + b_hn).": (
-            _gru(**args, reset="before")
-        ),
-        "the reset gate is missing from the candidate: "
-        "n = tanh(ax_n + r * (h_prev @ W_hn + b_hn)).": (_gru(**args, reset="none")),
-        "the bias b_hn is missing.": _gru(**args, use_b_hn=False),
-        "the bias b is missing: ax = x @ W_x + b.": _gru(**args, use_b=False),
-        "you applied the sigmoid to the candidate; n = tanh(...).": _gru(**args, phi=_sigmoid),
+        tr(
+            "z and 1 - z are swapped: h = (1 - z) * n + z * h_prev, so z is the part of h_prev "
+            "that is kept."
+        ): _gru(**args, swap_z=True),
+        tr(
+            "the reset gate must multiply b_hn too: n = tanh(ax_n + r * (h_prev @ W_hn + b_hn)); "
+            "you added b_hn outside."
+        ): _gru(**args, reset="outside"),
+        tr(
+            "you applied r to h_prev before the matmul, (r * h_prev) @ W_hn (the form of Cho et "
+            "al. 2014); the package and torch.nn.GRU use r * (h_prev @ W_hn + b_hn)."
+        ): _gru(**args, reset="before"),
+        tr(
+            "the reset gate is missing from the candidate: "
+            "n = tanh(ax_n + r * (h_prev @ W_hn + b_hn))."
+        ): _gru(**args, reset="none"),
+        tr("the bias b_hn is missing."): _gru(**args, use_b_hn=False),
+        tr("the bias b is missing: ax = x @ W_x + b."): _gru(**args, use_b=False),
+        tr("you applied the sigmoid to the candidate; n = tanh(...)."): _gru(**args, phi=_sigmoid),
     }
     for order in permutations("rzn"):
         if order != tuple("rzn"):
@@ -451,4 +487,4 @@ def check_gru_step(gru_step):
             "z = sigma(ax_z + ah_z), n = tanh(ax_n + r * (ah_n + b_hn)), "
             "h = (1 - z) * n + z * h_prev.",
         )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
