@@ -128,6 +128,17 @@ def test_a_find_links_folder_with_the_cpu_wheel_needs_nothing_more(tmp_path):
     assert install_env.torch_arguments(settings, "2.13.0", "uv") == []
 
 
+def test_a_find_links_address_on_the_web_is_a_mirror_of_the_cpu_builds():
+    # A reader behind a firewall configures pip with a PyPI mirror and a mirror of PyTorch's CPU
+    # wheels (README.md, "Installing through a PyPI mirror"): nothing points at PyTorch's index.
+    settings = {
+        "index-url": ["https://pypi.tuna.tsinghua.edu.cn/simple"],
+        "find-links": ["https://mirrors.example.cn/pytorch-wheels/cpu/"],
+    }
+    for tool in ("uv", "pip"):
+        assert install_env.torch_arguments(settings, "2.13.0", tool) == []
+
+
 def test_without_one_the_cpu_build_comes_from_pytorchs_index(tmp_path):
     # A public index, a mirror, a folder with another version or with the CUDA build: none
     # offers the CPU wheel of the pin.

@@ -93,8 +93,15 @@ def pinned_torch(requirements: str) -> str | None:
 
 
 def cpu_wheel_offered(settings: dict[str, list[str]], version: str) -> bool:
-    """Whether a find-links folder of ``settings`` holds the CPU wheel of torch ``version``."""
+    """Whether a find-links folder of ``settings`` holds the CPU wheel of torch ``version``.
+
+    A find-links address on the web (``https://``) counts as offering it: that is how a reader
+    who cannot reach PyTorch's index points pip at a mirror of its CPU builds (README.md), and
+    the address cannot be looked into without the network.
+    """
     for folder in settings.get("find-links", []):
+        if folder.startswith(("https://", "http://")):
+            return True
         folder = Path(folder.removeprefix("file://"))
         if folder.is_dir() and any(folder.glob(f"torch-{version}+cpu-*.whl")):
             return True
