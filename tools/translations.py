@@ -261,8 +261,18 @@ def english_left(msgstr):
     return left
 
 
+@lru_cache(maxsize=1)
+def _variant_names():
+    """The cell variants' names (standard, cifg, nig, ...): identifiers the book uses as names."""
+    from lstm_lessons import VARIANT_NAMES
+
+    return {name.lower() for name in VARIANT_NAMES}
+
+
 def _allowed(word):
     bare = word.strip("'’-.")
+    if bare.lower() in _variant_names():
+        return True
     if "_" in bare or "." in bare:
         return True  # a name in code: lstm_lessons, nn.Hardsigmoid
     if not bare:
