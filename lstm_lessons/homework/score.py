@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .collect import read_cells
 from .given import changed_given, given_values
+from .language import tr
 from .runner import TestResult, TimeLimitExceeded, run_question, run_test
 from .sandbox import (
     NO_SANDBOX_WARNING,
@@ -38,10 +39,6 @@ from .sandbox import (
 )
 
 REASON_CHARS = 400  # one reason in the gradebook; the feedback file has the whole message
-HIDDEN_FAILED = (
-    "A hidden test of this question did not pass. Its inputs are not shown; the public "
-    "checks of the question, with grader.check, show the kind of mistake they find."
-)
 MIN_COMPARED = 40  # characters of a function's body below which it is not compared
 NEAR_DUPLICATE = 0.97  # similarity of the answer code above which two submissions are flagged
 
@@ -66,7 +63,16 @@ class Limits:
 
 def _short(text, limit=REASON_CHARS):
     text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 25] + " ... (shortened)"
+    return text if len(text) <= limit else tr("{start} ... (shortened)", start=text[: limit - 25])
+
+
+def hidden_failed():
+    """What the student's feedback says of a hidden test that did not pass, in place of its
+    message (which may name the test's inputs)."""
+    return tr(
+        "A hidden test of this question did not pass. Its inputs are not shown; the public "
+        "checks of the question, with grader.check, show the kind of mistake they find."
+    )
 
 
 class Stop:
@@ -182,18 +188,27 @@ def run_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=Non
     for cell in changed_given(manifest, cells, secret):
         first = next((line for line in cell.splitlines() if line.strip()), "")
         notes.append(
-            f"a given cell was changed (the one that begins `{first[:60]}`): the checks used "
-            "the values the given cell makes, not yours"
+            tr(
+                "a given cell was changed (the one that begins `{start}`): the checks used "
+                "the values the given cell makes, not yours",
+                start=first[:60],
+            )
         )
     if discarded:
         notes.append(
-            f"the notebook printed {discarded / (1 << 20):.1f} MB more than the "
-            f"{limits.output_kb} KB of output kept; the rest was discarded"
+            tr(
+                "the notebook printed {mb:.1f} MB more than the {kb} KB of output kept; the "
+                "rest was discarded",
+                mb=discarded / (1 << 20),
+                kb=limits.output_kb,
+            )
         )
     status = "graded"
     if session.deadline is not None and time.monotonic() >= session.deadline:
         status = "timed out"
-        notes.insert(0, f"stopped after {limits.timeout_s:g} s for the whole notebook")
+        notes.insert(
+            0, tr("stopped after {seconds:g} s for the whole notebook", seconds=limits.timeout_s)
+        )
     return {
         "status": status,
         "questions": graded,
@@ -227,7 +242,7 @@ def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=N
                 reasons.append(f"{name}{hidden}: {_short(r.message)} (-{r.points:g})")
             # A hidden test's message may name its inputs (sizes, seeds, values): the
             # gradebook keeps it for the instructor, the student's feedback does not.
-            message = HIDDEN_FAILED if r.hidden and not r.passed else r.message
+            message = hidden_failed() if r.hidden and not r.passed else r.message
             feedback.append((name, r.hidden, r.passed, r.points, message))
     if "error" in result:
         reasons.insert(0, result["error"])
@@ -236,8 +251,11 @@ def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=N
         # A setup cell that ran out of time is the cause, not the NameErrors that follow.
         reasons.insert(
             0,
-            f"{stopped[0]} ran out of time and was stopped, so the names it defines are "
-            "missing: the NameErrors below follow from that (a busy machine, or a slow cell)",
+            tr(
+                "{cell} ran out of time and was stopped, so the names it defines are "
+                "missing: the NameErrors below follow from that (a busy machine, or a slow cell)",
+                cell=stopped[0],
+            ),
         )
     reasons += [f"note: {_short(note)}" for note in result.get("notes", [])]
     reasons += published_notes(result.get("answers", []), manifest)
@@ -282,9 +300,7 @@ def flag_duplicates(rows):
     names go to the row's ``duplicate_of``, for the instructor. Copies that score nothing
     (the blank template handed in by several students) are not flagged.
     """
-    rows = {
-        n: r for n, r in rows.items() if r.get("status") != "not graded" and r.get("total")
-    }
+    rows = {n: r for n, r in rows.items() if r.get("status") != "not graded" and r.get("total")}
     others = {n: set() for n in rows}
     by_hash = {}
     for name, row in rows.items():
@@ -294,13 +310,14 @@ def flag_duplicates(rows):
             for name in names:
                 others[name] |= set(names) - {name}
                 count = len(names) - 1
-                rows[name]["reasons"].append(
-                    f"note: duplicate: the same file as {count} other "
-                    f"submission{'s' * (count != 1)}"
+                # "note: " and "duplicate: " are read back (gradebook.write_feedback, its summary)
+                same = (
+                    tr("the same file as {n} other submission", n=count)
+                    if count == 1
+                    else tr("the same file as {n} other submissions", n=count)
                 )
-    codes = {
-        n: re.sub(r"#.*|\s+", "", "\n".join(r.get("answers", []))) for n, r in rows.items()
-    }
+                rows[name]["reasons"].append(f"note: duplicate: {same}")
+    codes = {n: re.sub(r"#.*|\s+", "", "\n".join(r.get("answers", []))) for n, r in rows.items()}
     names = [n for n in rows if codes[n]]
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
@@ -313,10 +330,9 @@ def flag_duplicates(rows):
             if ratio >= NEAR_DUPLICATE:
                 for x, y in ((a, b), (b, a)):
                     others[x].add(y)
-                    rows[x]["reasons"].append(
-                        f"note: near-duplicate: its answer code is {ratio:.0%} the same as "
-                        "another submission's"
-                    )
+                    same = tr("its answer code is {ratio:.0%} the same as "
+                              "another submission's", ratio=ratio)  # fmt: skip
+                    rows[x]["reasons"].append(f"note: near-duplicate: {same}")
     for name, found in others.items():
         if found:
             rows[name]["duplicate_of"] = sorted(found)
@@ -378,12 +394,19 @@ def published_notes(answers, manifest):
     for name, text in mine.items():
         ratio = max((_similar(text, p) for p in published.values()), default=0.0)
         if ratio >= NEAR_DUPLICATE:
-            notes.append(f"note: near-duplicate: {name} is {ratio:.0%} the published solution's")
+            same = tr("{name} is {ratio:.0%} the published solution's", name=name, ratio=ratio)
+            notes.append(f"note: near-duplicate: {same}")
             continue
         for where, p in _package_functions().items():
             ratio = _similar(text, p)
             if ratio >= NEAR_DUPLICATE:
-                notes.append(f"note: near-duplicate: {name} is {ratio:.0%} the package's {where}")
+                same = tr(
+                    "{name} is {ratio:.0%} the package's {where}",
+                    name=name,
+                    ratio=ratio,
+                    where=where,
+                )
+                notes.append(f"note: near-duplicate: {same}")
                 break
     return notes
 
