@@ -38,20 +38,27 @@ from ..checks.calling import call, describe, display_name, fail
 from ..checks.gates import cell_update_mistakes
 from ..checks.gradients import clip_mistakes, clip_reference
 from ..checks.report import verdict
+from ..language import tr
 
 
-def _not_done(value, name, cell="its cell"):
+def _not_done(value, name):
     if value is None or value is Ellipsis:
-        fail(f"{name} is not computed yet: replace the ... in {cell} with your code and run it.")
+        fail(
+            tr(
+                "{name} is not computed yet: replace the ... in its cell with your code and "
+                "run it.",
+                name=name,
+            )
+        )
 
 
 def _one_number(value, name):
     if isinstance(value, bool) or np.ndim(value) != 0:
-        fail(f"{name} should be one number, but it is {describe(value)}.")
+        fail(tr("{name} should be one number, but it is {got}.", name=name, got=describe(value)))
     try:
         return float(value)
     except (TypeError, ValueError):
-        fail(f"{name} should be one number, but it is {describe(value)}.")
+        fail(tr("{name} should be one number, but it is {got}.", name=name, got=describe(value)))
 
 
 # Chapter 2, task 1: clipping in the cases the public check leaves out.
@@ -69,24 +76,48 @@ def check_clip_more(clip_gradients):
     big = [3 * rng.standard_normal((4, 2)).astype(np.float32) for _ in range(2)]
     big.append(3 * rng.standard_normal((2, 3, 2)).astype(np.float32))
     one = [rng.standard_normal(6)]
+    zeros = tr("all-zero gradients")
     cases = (
-        ("one array whose norm equals max_norm", one, float(np.linalg.norm(one[0]))),
-        ("all-zero gradients", [np.zeros((2, 3)), np.zeros(3)], 1.0),
-        ("float32 arrays", big, 0.5),
+        (tr("one array whose norm equals max_norm"), one, float(np.linalg.norm(one[0]))),
+        (zeros, [np.zeros((2, 3)), np.zeros(3)], 1.0),
+        (tr("float32 arrays"), big, 0.5),
     )
     for what, grads, max_norm in cases:
         got = call(clip_gradients, {"grads": grads, "max_norm": max_norm}, name=name)
-        want = f"a list of {len(grads)} array{'s' * (len(grads) != 1)}, one per gradient"
+        if len(grads) == 1:
+            want = tr("a list of {n} array, one per gradient", n=len(grads))
+        else:
+            want = tr("a list of {n} arrays, one per gradient", n=len(grads))
         if not isinstance(got, (list, tuple)):
-            fail(f"For {what}, your {name} returned {describe(got)}; expected {want}.")
+            fail(
+                tr(
+                    "For {case}, your {name} returned {got}; expected {want}.",
+                    case=what,
+                    name=name,
+                    got=describe(got),
+                    want=want,
+                )
+            )
         if len(got) != len(grads):
-            fail(f"For {what}, your {name} returned {len(got)} items; expected {want}.")
-        if what == "all-zero gradients" and any(
+            fail(
+                tr(
+                    "For {case}, your {name} returned {n} items; expected {want}.",
+                    case=what,
+                    name=name,
+                    n=len(got),
+                    want=want,
+                )
+            )
+        if what == zeros and any(
             isinstance(g, np.ndarray) and not np.isfinite(g).all() for g in got
         ):
             fail(
-                f"For {what}, your {name} returned NaN: it divided by the global norm, which "
-                "is 0 here. Rescale only when norm > max_norm; a zero gradient stays zero."
+                tr(
+                    "For {case}, your {name} returned NaN: it divided by the global norm, which "
+                    "is 0 here. Rescale only when norm > max_norm; a zero gradient stays zero.",
+                    case=what,
+                    name=name,
+                )
             )
         expected = tuple(
             c.astype(g.dtype) for c, g in zip(clip_reference(grads, max_norm), grads, strict=True)
@@ -99,10 +130,15 @@ def check_clip_more(clip_gradients):
             for c, e, g in zip(got, expected, grads, strict=True)
         ):
             fail(
-                f"For {what}, the values are right, but your {name} returned float64 arrays "
-                "for float32 gradients: keep the dtype of the inputs. In NumPy, a float64 "
-                "number (np.sqrt of a Python float is one) times a float32 array gives float64; "
-                "multiply by a Python float, float(scale), or compute the norm from the arrays."
+                tr(
+                    "For {case}, the values are right, but your {name} returned float64 arrays "
+                    "for float32 gradients: keep the dtype of the inputs. In NumPy, a float64 "
+                    "number (np.sqrt of a Python float is one) times a float32 array gives "
+                    "float64; multiply by a Python float, float(scale), or compute the norm from "
+                    "the arrays.",
+                    case=what,
+                    name=name,
+                )
             )
         try:
             verdict(
@@ -115,8 +151,8 @@ def check_clip_more(clip_gradients):
                 "every g becomes g * max_norm / norm.",
             )
         except AssertionError as exc:
-            fail(f"For {what}: {exc}")
-    return f"{name}: passed (float32, zero gradients, norm at the limit)."
+            fail(tr("For {case}: {problem}", case=what, problem=exc))
+    return tr("{name}: passed (float32, zero gradients, norm at the limit).", name=name)
 
 
 # Chapter 2, task 2: the gradient norm through time, and its rate per step.
@@ -147,22 +183,32 @@ def _norms_with(x, h0, params, u, *, slope="h_t", transpose=True):
 
 def _norm_mistakes(x, h0, params, u, expected):
     rows = partial(_norms_with, x, h0, params, u)
+    # dL/dh_{t-1} and h_{t-1} go in as values: braces in a template are placeholders.
     return {
-        "tanh's slope is missing: each step back multiplies by (1 - h_t**2) before W_h.T, "
-        "dL/dh_{t-1} = (dL/dh_t * (1 - h_t**2)) @ W_h.T.": lambda: rows(slope="none"),
-        "you multiplied by W_h; the step back multiplies by its transpose, W_h.T.": lambda: rows(
-            transpose=False
+        tr(
+            "tanh's slope is missing: each step back multiplies by (1 - h_t**2) before W_h.T, "
+            "{dh_prev} = (dL/dh_t * (1 - h_t**2)) @ W_h.T.",
+            dh_prev="dL/dh_{t-1}",
+        ): lambda: rows(slope="none"),
+        tr("you multiplied by W_h; the step back multiplies by its transpose, W_h.T."): (
+            lambda: rows(transpose=False)
         ),
-        "off by one in time: the slope in the step from dL/dh_t to dL/dh_{t-1} is "
-        "1 - h_t**2, of the state h_t that step t computed; you used h_{t-1}.": lambda: rows(
-            slope="h_prev"
-        ),
-        "you applied tanh to h again: h is already tanh(a), so the slope is 1 - h**2, "
-        "not 1 - tanh(h)**2.": lambda: rows(slope="tanh_again"),
-        "the slope of tanh is 1 - h**2, with a square.": lambda: rows(slope="no_square"),
-        "the rows are in the order of the steps t = 0..T; row k must be the distance k = T - t "
-        "(row 0 is ||u||, at h_T): reverse them.": expected[::-1],
-        "these are squared norms; take the square root (np.linalg.norm).": expected**2,
+        tr(
+            "off by one in time: the slope in the step from dL/dh_t to {dh_prev} is "
+            "1 - h_t**2, of the state h_t that step t computed; you used {h_prev}.",
+            dh_prev="dL/dh_{t-1}",
+            h_prev="h_{t-1}",
+        ): lambda: rows(slope="h_prev"),
+        tr(
+            "you applied tanh to h again: h is already tanh(a), so the slope is 1 - h**2, "
+            "not 1 - tanh(h)**2."
+        ): lambda: rows(slope="tanh_again"),
+        tr("the slope of tanh is 1 - h**2, with a square."): lambda: rows(slope="no_square"),
+        tr(
+            "the rows are in the order of the steps t = 0..T; row k must be the distance "
+            "k = T - t (row 0 is ||u||, at h_T): reverse them."
+        ): expected[::-1],
+        tr("these are squared norms; take the square root (np.linalg.norm)."): expected**2,
     }
 
 
@@ -190,19 +236,34 @@ def check_gradient_norms(gradient_norms, T=10, N=3, D=2, H=5, seed=0, h0_scale=0
     shape = np.shape(got) if isinstance(got, np.ndarray) else None
     if shape == (T, N):
         fail(
-            f"Your {name} returned {T} rows for {T} steps; expected T + 1 = {T + 1}: row 0 is "
-            "the distance 0, ||dL/dh_T|| = ||u||, and row T is ||dL/dh_0||."
+            tr(
+                "Your {name} returned {T} rows for {T} steps; expected T + 1 = {n}: row 0 is "
+                "the distance 0, ||dL/dh_T|| = ||u||, and row T is ||dL/dh_0||.",
+                name=name,
+                T=T,
+                n=T + 1,
+            )
         )
     if shape == (T + 1,):
         fail(
-            f"Your {name} returned one number per distance, shape {(T + 1,)}; expected one norm "
-            f"per sequence, shape (T+1, N) = {(T + 1, N)}: take the norm over the H units only, "
-            "np.linalg.norm(d, axis=1)."
+            tr(
+                "Your {name} returned one number per distance, shape {shape}; expected one norm "
+                "per sequence, shape (T+1, N) = {want}: take the norm over the H units only, "
+                "np.linalg.norm(d, axis=1).",
+                name=name,
+                shape=(T + 1,),
+                want=(T + 1, N),
+            )
         )
     if shape == (T + 1, N, H):
         fail(
-            f"Your {name} returned the gradients themselves, shape {(T + 1, N, H)}; expected "
-            f"their norms over the H units, shape (T+1, N) = {(T + 1, N)}."
+            tr(
+                "Your {name} returned the gradients themselves, shape {shape}; expected "
+                "their norms over the H units, shape (T+1, N) = {want}.",
+                name=name,
+                shape=(T + 1, N, H),
+                want=(T + 1, N),
+            )
         )
     expected = gradient_norms_through_time(args["params"], args["x"], args["h0"], args["u"])
     verdict(
@@ -216,7 +277,7 @@ def check_gradient_norms(gradient_norms, T=10, N=3, D=2, H=5, seed=0, h0_scale=0
         recipe="d = u, then for t = T, ..., 1: d = (d * (1 - h_t**2)) @ W_h.T, and "
         "norms[T - t + 1] = np.linalg.norm(d, axis=1), with norms[0] = np.linalg.norm(u, axis=1).",
     )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _rate(norms, *, start=None, root=None, mean="geometric"):
@@ -240,7 +301,7 @@ def check_decay_rate(rate, norms, x, h0, params, u):
     value = _one_number(rate, "rate")
     for var, val in (("x", x), ("h0", h0), ("params", params), ("u", u)):
         if val is None:
-            fail(f"{var} is not defined: run the cell that sets up the network first.")
+            fail(tr("{var} is not defined: run the cell that sets up the network first.", var=var))
     true = gradient_norms_through_time(params, x, h0, u)  # (T + 1, N)
     T = true.shape[0] - 1
     half = T // 2
@@ -249,12 +310,14 @@ def check_decay_rate(rate, norms, x, h0, params, u):
     rho = np.abs(np.linalg.eigvals(W_h)).max()
     sigma_max = np.linalg.norm(W_h, ord=2)
     if np.isclose(value, expected, rtol=1e-6):
-        return (
-            f"rate = {value:.3f} per step: close to the spectral radius rho(W_h) = {rho:.3f}, "
-            f"far from the largest singular value sigma_max(W_h) = {sigma_max:.3f} of the bound."
+        return tr(
+            "rate = {rate:.3f} per step: close to the spectral radius rho(W_h) = {rho:.3f}, "
+            "far from the largest singular value sigma_max(W_h) = {sigma_max:.3f} of the bound.",
+            rate=value,
+            rho=rho,
+            sigma_max=sigma_max,
         )
-    formula = f"rate = (typical[T] / typical[T // 2]) ** (1 / (T - T // 2)), with T = {T}"
-    lines = [f"rate = {value:.6g} is not the measured factor per step."]
+    lines = [tr("rate = {rate:.6g} is not the measured factor per step.", rate=value)]
     mine = np.asarray(norms, dtype=float) if isinstance(norms, np.ndarray) else None
     with np.errstate(all="ignore"):
         if (
@@ -264,28 +327,48 @@ def check_decay_rate(rate, norms, x, h0, params, u):
             and np.isclose(value, _rate(mine), rtol=1e-6)
         ):
             # A mistake in gradient_norms costs that task, not this one as well.
-            return (
-                f"rate = {value:.3f}: the right formula for your norms. (Your norms are not "
-                "right yet: fix gradient_norms until its check passes, then run the cells again.)"
+            return tr(
+                "rate = {rate:.3f}: the right formula for your norms. (Your norms are not "
+                "right yet: fix gradient_norms until its check passes, then run the cells again.)",
+                rate=value,
             )
         candidates = {
-            "the ratio is upside down: divide the farther norm by the nearer one, "
-            "typical[T] / typical[T // 2].": 1 / expected,
-            f"this is the change over all {T - half} steps; take the {T - half}-th root to "
-            "get the factor per step.": _rate(true, root=1),
-            f"the root must be the number of steps between the two distances, T - T // 2 = "
-            f"{T - half}, not T = {T}.": _rate(true, root=T),
-            "you measured from distance 0; the first steps are a transient, so the rate is "
-            "measured over the second half, from T // 2 to T.": _rate(true, start=0),
-            "this uses the arithmetic mean over the sequences; use the geometric mean, "
-            "typical = np.exp(np.log(norms).mean(axis=1)).": _rate(true, mean="arithmetic"),
+            tr(
+                "the ratio is upside down: divide the farther norm by the nearer one, "
+                "typical[T] / typical[T // 2]."
+            ): 1 / expected,
+            tr(
+                "this is the change over all {n} steps; take the {n}-th root to "
+                "get the factor per step.",
+                n=T - half,
+            ): _rate(true, root=1),
+            tr(
+                "the root must be the number of steps between the two distances, T - T // 2 = "
+                "{n}, not T = {T}.",
+                n=T - half,
+                T=T,
+            ): _rate(true, root=T),
+            tr(
+                "you measured from distance 0; the first steps are a transient, so the rate is "
+                "measured over the second half, from T // 2 to T."
+            ): _rate(true, start=0),
+            tr(
+                "this uses the arithmetic mean over the sequences; use the geometric mean, "
+                "typical = np.exp(np.log(norms).mean(axis=1))."
+            ): _rate(true, mean="arithmetic"),
         }
     for message, candidate in candidates.items():
         if np.isfinite(candidate) and np.isclose(value, candidate, rtol=1e-6):
-            lines.append("Likely cause: " + message)
+            lines.append(tr("Likely cause: {cause}", cause=message))
             break
     else:
-        lines.append("The formula is " + formula + ".")
+        lines.append(
+            tr(
+                "The formula is rate = (typical[T] / typical[T // 2]) ** (1 / (T - T // 2)), "
+                "with T = {T}.",
+                T=T,
+            )
+        )
     fail(" ".join(lines))
 
 
@@ -320,16 +403,43 @@ def check_cell_update_carousel(cell_update, T=40, N=2, H=5, seed=3):
         c = call(cell_update, {"f": ones, "i": zeros, "g": g.astype(np.float64), "c_prev": c},
                  name=name)  # fmt: skip
         if not isinstance(c, np.ndarray) or c.shape != c0.shape:
-            fail(f"At step {t} of the carousel, your {name} returned {describe(c)}.")
-        if not np.allclose(c, c0, rtol=1e-5, atol=1e-6):
             fail(
-                f"With the forget gate open (f = 1) and the input gate shut (i = 0), the cell "
-                f"must keep its state exactly: this is the constant error carousel. Your {name} "
-                f"changed it after {t} step{'s' * (t != 1)}: c[0, 0] went from "
-                f"{c0[0, 0]:.4g} to {c[0, 0]:.4g}. The update is c = f * c_prev + i * g, "
-                "with no other factor and no tanh."
+                tr(
+                    "At step {t} of the carousel, your {name} returned {got}.",
+                    t=t,
+                    name=name,
+                    got=describe(c),
+                )
             )
-    return f"{name}: passed (float32, and {T} steps of the carousel)."
+        if not np.allclose(c, c0, rtol=1e-5, atol=1e-6):
+            if t == 1:
+                fail(
+                    tr(
+                        "With the forget gate open (f = 1) and the input gate shut (i = 0), the "
+                        "cell must keep its state exactly: this is the constant error carousel. "
+                        "Your {name} changed it after {t} step: c[0, 0] went from {start:.4g} to "
+                        "{end:.4g}. The update is c = f * c_prev + i * g, with no other factor "
+                        "and no tanh.",
+                        name=name,
+                        t=t,
+                        start=c0[0, 0],
+                        end=c[0, 0],
+                    )
+                )
+            fail(
+                tr(
+                    "With the forget gate open (f = 1) and the input gate shut (i = 0), the "
+                    "cell must keep its state exactly: this is the constant error carousel. "
+                    "Your {name} changed it after {t} steps: c[0, 0] went from {start:.4g} to "
+                    "{end:.4g}. The update is c = f * c_prev + i * g, with no other factor "
+                    "and no tanh.",
+                    name=name,
+                    t=t,
+                    start=c0[0, 0],
+                    end=c[0, 0],
+                )
+            )
+    return tr("{name}: passed (float32, and {T} steps of the carousel).", name=name, T=T)
 
 
 # Chapter 3, task 2: the product of forget gates, and how well it predicts the gradient.
@@ -350,19 +460,36 @@ def _product_mistakes(f, P):
     extra = np.concatenate([P[:1], f[:-1] * P[1:T], ones])  # P[t] = f[t-1] * ... for t >= 1
     from_start = np.concatenate([ones, np.cumprod(f, axis=0)])  # f_1 * ... * f_t
     sums = np.concatenate([np.cumsum(f[::-1], axis=0)[::-1], 0 * ones])
+    # prod_{j=t+1..T} f_j and f_{t+1} go in as values: braces in a template are placeholders.
+    product, f_next = "prod_{j=t+1..T} f_j", "f_{t+1}"
     return {
-        "the products start one step too late: P[t] = prod_{j=t+1..T} f_j, and in the array "
-        "f[t] holds f_{t+1}, so P[t] = f[t] * f[t+1] * ... * f[T-1].": skip,
-        "the products start one step too early: P[t] = prod_{j=t+1..T} f_j does not contain "
-        "f_t = f[t-1]; in the array, P[t] = f[t] * ... * f[T-1].": extra,
-        "these are products from the start of the sequence, f_1 * ... * f_t; the gradient from "
-        "c_T back to c_t crosses the later steps, f_{t+1} * ... * f_T.": from_start,
-        "the rows are in the order of the distance T - t; row t must be the step t "
-        "(P[T] = 1, P[0] spans all T steps): reverse them.": P[::-1],
-        "these are products of (1 - f); the belt keeps the fraction f of c at every step.": (
+        tr(
+            "the products start one step too late: P[t] = {product}, and in the array "
+            "f[t] holds {f_next}, so P[t] = f[t] * f[t+1] * ... * f[T-1].",
+            product=product,
+            f_next=f_next,
+        ): skip,
+        tr(
+            "the products start one step too early: P[t] = {product} does not contain "
+            "f_t = f[t-1]; in the array, P[t] = f[t] * ... * f[T-1].",
+            product=product,
+        ): extra,
+        tr(
+            "these are products from the start of the sequence, f_1 * ... * f_t; the gradient "
+            "from c_T back to c_t crosses the later steps, {f_next} * ... * f_T.",
+            f_next=f_next,
+        ): from_start,
+        tr(
+            "the rows are in the order of the distance T - t; row t must be the step t "
+            "(P[T] = 1, P[0] spans all T steps): reverse them."
+        ): P[::-1],
+        tr("these are products of (1 - f); the belt keeps the fraction f of c at every step."): (
             _products(1 - f)
         ),
-        "these are sums of the gates; the factors multiply: P[t] = f_{t+1} * ... * f_T.": sums,
+        tr(
+            "these are sums of the gates; the factors multiply: P[t] = {f_next} * ... * f_T.",
+            f_next=f_next,
+        ): sums,
     }
 
 
@@ -381,18 +508,26 @@ def check_forget_products(forget_products, T=8, N=2, H=3, seed=0, closed=False):
     got = call(forget_products, {"f": f}, name=name)
     if isinstance(got, np.ndarray) and got.shape == (T, N, H):
         fail(
-            f"Your {name} returned {T} rows for {T} steps; expected T + 1 = {T + 1}, for "
-            "t = 0..T. The last row is P[T] = 1, the empty product: no step lies between c_T "
-            "and itself."
+            tr(
+                "Your {name} returned {T} rows for {T} steps; expected T + 1 = {n}, for "
+                "t = 0..T. The last row is P[T] = 1, the empty product: no step lies between c_T "
+                "and itself.",
+                name=name,
+                T=T,
+                n=T + 1,
+            )
         )
     expected = _products(f)
     if closed and isinstance(got, np.ndarray) and got.shape == expected.shape:
         if not np.isfinite(got).all():
             fail(
-                f"Your {name} is not right yet: P contains NaN or infinity where a gate is "
-                "exactly 0 (a closed valve). Dividing cumulative products, such as "
-                "total / np.cumprod(f), divides by 0 there; multiply backwards from P[T] = 1 "
-                "instead: P[t] = f[t] * P[t + 1]."
+                tr(
+                    "Your {name} is not right yet: P contains NaN or infinity where a gate is "
+                    "exactly 0 (a closed valve). Dividing cumulative products, such as "
+                    "total / np.cumprod(f), divides by 0 there; multiply backwards from P[T] = 1 "
+                    "instead: P[t] = f[t] * P[t + 1].",
+                    name=name,
+                )
             )
     verdict(
         name,
@@ -402,7 +537,7 @@ def check_forget_products(forget_products, T=8, N=2, H=3, seed=0, closed=False):
         candidates=lambda: _product_mistakes(f, expected),
         recipe="P[T] = 1 and P[t] = f[t] * P[t + 1] for t = T-1, ..., 0.",
     )
-    return f"{name}: passed."
+    return tr("{name}: passed.", name=name)
 
 
 def _ratio(measured, P, *, reduce=np.median, absolute=True):
@@ -418,14 +553,24 @@ def check_carousel_ratio(ratio, x, cells, distance=20):
     """
     _not_done(ratio, "ratio")
     if not isinstance(ratio, dict):
-        fail(f"ratio should be a dict with the keys {sorted(cells)}, but it is {describe(ratio)}.")
+        fail(
+            tr(
+                "ratio should be a dict with the keys {keys}, but it is {got}.",
+                keys=sorted(cells),
+                got=describe(ratio),
+            )
+        )
     if not ratio:
-        fail("ratio is still empty: the task is not done yet, fill the loop over the cells.")
+        fail(tr("ratio is still empty: the task is not done yet, fill the loop over the cells."))
     missing = [k for k in cells if k not in ratio]
     if missing:
         fail(
-            f"ratio has no entry for {', '.join(repr(k) for k in missing)}: the loop should "
-            f"fill ratio[name] for every cell in cells ({', '.join(map(repr, cells))})."
+            tr(
+                "ratio has no entry for {missing}: the loop should "
+                "fill ratio[name] for every cell in cells ({cells}).",
+                missing=", ".join(repr(k) for k in missing),
+                cells=", ".join(map(repr, cells)),
+            )
         )
     T = np.shape(x)[0]
     summary = []
@@ -440,18 +585,29 @@ def check_carousel_ratio(ratio, x, cells, distance=20):
         def mistakes(g=g, P=P, f=f, expected=expected):
             wrong_P = _product_mistakes(f[:, None, :], P[:, None, :])
             found = {
-                "the ratio is upside down: it is the measured gradient divided by the "
-                "product of forget gates, |measured| / P.": 1 / expected,
-                "you took the mean over the units; take the median, which one extreme "
-                "unit cannot pull away.": _ratio(g.measured, P, reduce=np.mean),
-                "the measured gradient can be negative: divide its absolute value, "
-                "np.abs(g.measured) / P.": _ratio(g.measured, P, absolute=False),
-                "the entries are in the order of the distance T - t; entry t must be step t "
-                "(entry T is 1). Reverse them.": expected[::-1],
+                tr(
+                    "the ratio is upside down: it is the measured gradient divided by the "
+                    "product of forget gates, |measured| / P."
+                ): 1 / expected,
+                tr(
+                    "you took the mean over the units; take the median, which one extreme "
+                    "unit cannot pull away."
+                ): _ratio(g.measured, P, reduce=np.mean),
+                tr(
+                    "the measured gradient can be negative: divide its absolute value, "
+                    "np.abs(g.measured) / P."
+                ): _ratio(g.measured, P, absolute=False),
+                tr(
+                    "the entries are in the order of the distance T - t; entry t must be step t "
+                    "(entry T is 1). Reverse them."
+                ): expected[::-1],
             }
             for message, bad in wrong_P.items():
-                found["your forget_products is not right yet, so neither is the ratio: "
-                      + message] = _ratio(g.measured, bad[:, 0])  # fmt: skip
+                message = tr(
+                    "your forget_products is not right yet, so neither is the ratio: {cause}",
+                    cause=message,
+                )
+                found[message] = _ratio(g.measured, bad[:, 0])
             return found
 
         verdict(
@@ -465,11 +621,22 @@ def check_carousel_ratio(ratio, x, cells, distance=20):
             reveal=False,
         )
         k = min(distance, T)
-        summary.append(f"{expected[T - k]:.2g} times the product for the cell {key!r}")
+        summary.append(
+            tr(
+                "{ratio:.2g} times the product for the cell {cell!r}",
+                ratio=expected[T - k],
+                cell=key,
+            )
+        )
     k = min(distance, T)
-    return (
-        f"ratio: passed. At the distance {k}, the measured gradient is "
-        f"{' and '.join(summary)} (median over the units)."
+    ratios = summary[0]
+    for part in summary[1:]:
+        ratios = tr("{first} and {second}", first=ratios, second=part)
+    return tr(
+        "ratio: passed. At the distance {k}, the measured gradient is {ratios} "
+        "(median over the units).",
+        k=k,
+        ratios=ratios,
     )
 
 
