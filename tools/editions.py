@@ -97,11 +97,33 @@ GETTEXT = {"gettext_compact": False, "gettext_location": False, "gettext_uuid": 
 
 
 def gettext_config(config, cache=None, root=ROOT):
-    """``config`` for extracting the book's English messages (``tools/translations.py``)."""
+    """``config`` for extracting the book's English messages (``tools/translations.py``).
+
+    myst-nb renders a cell's outputs only for the builders it knows; for the gettext builder it
+    is told to render them as for HTML, so that what the outputs put on a page (a figure's alt
+    text, a table made by code) is extracted too.
+    """
+    from myst_nb.core.render import base_render_priority
+
     cache = cache or (Path(root) / "_build" / ".jupyter_cache").resolve()
     config = _from_book(config, cache, root)
     config["sphinx"]["config"].update(GETTEXT)
+    config["sphinx"]["config"]["nb_mime_priority_overrides"] = [
+        ["gettext", mime, priority] for mime, priority in base_render_priority()["html"].items()
+    ]
     return config
+
+
+def translated_toc(toc, catalog):
+    """``toc`` with each part's caption in the language of ``catalog`` (``{English: text}``, the
+    root page's, where Sphinx extracts the captions): the table of contents is read before the
+    catalogs are applied, so the Chinese edition's gets its captions here."""
+    toc = yaml.safe_load(yaml.safe_dump(toc))
+    for part in toc.get("parts", []):
+        caption = part.get("caption")
+        if caption in catalog:
+            part["caption"] = catalog[caption]
+    return toc
 
 
 CHINESE_TITLE = "LSTM 门控：动手实践课程"
@@ -165,7 +187,11 @@ def write(out, edition="student", root=ROOT):
     if edition == "student":
         toc, config = student_toc(toc), student_config(config, cache, root)
     else:
+        from lstm_lessons.homework.language import read_po
+
         config = chinese_config(config, cache, root)
+        po = Path(root) / "locales" / "zh_CN" / "LC_MESSAGES" / f"{toc['root']}.po"
+        toc = translated_toc(toc, read_po(po) if po.exists() else {})
         # Sphinx cuts Chinese text into words with jieba, for the search index; the glossary's
         # terms are words of their own (细胞状态, not 细胞 and 状态 only).
         words = out / "search_words.txt"
