@@ -101,6 +101,7 @@ LATIN_WORDS = {
     "id",
     "ok",
     "mlp",
+    "hs",
     "logit",
     "logits",
     "torch",
