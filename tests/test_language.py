@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _english(monkeypatch):
     monkeypatch.delenv(language.ENV, raising=False)
-    saved = list(language._chosen)
-    language._chosen.clear()
+    saved = list(language._session)
+    language._session.clear()
     yield
-    language._chosen[:] = saved
+    language._session[:] = saved
 
 
 @pytest.fixture
@@ -59,6 +59,29 @@ def test_set_language_and_use_override_the_environment(catalog, monkeypatch):
         with use(None):
             assert language.language() == "zh"
     assert language.language() == "en"
+
+
+def test_each_thread_has_its_own_language(catalog):
+    import threading
+
+    seen = {}
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def grade(name, lang):
+        with use(lang):
+            inside.set() if lang == "zh" else None
+            leave.wait(5) if lang == "zh" else inside.wait(5)
+            seen[name] = tr("{name}: all checks passed", name=name)
+        if lang == "en":
+            leave.set()
+
+    threads = [threading.Thread(target=grade, args=a) for a in (("a", "zh"), ("b", "en"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"a": "a：全部检查通过", "b": "b: all checks passed"}
 
 
 def test_an_untranslated_template_is_said_in_english(catalog):

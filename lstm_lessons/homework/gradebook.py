@@ -22,6 +22,8 @@ from pathlib import Path
 
 import lstm_lessons
 
+from .language import tr, use
+
 # OWASP, "CSV Injection": a cell that starts with one of these is read as a formula by
 # spreadsheets; it is prefixed with a single quote. A cell that starts with a quote gets one
 # too, so that reading back (:func:`unescape_cell`) removes exactly what was added.
@@ -251,6 +253,7 @@ def _fence(text):
 def _lms_rows(rows, roster, marks):
     """[(roster entry or {}, submission or None, grade or None)]: the roster's students first."""
     out, seen = [], set()
+
     def grade(name):
         row = rows[name]
         return None if row["status"] == "not graded" else row["total"] + marks.get(name, 0.0)
@@ -265,6 +268,48 @@ def _lms_rows(rows, roster, marks):
         if name not in seen and not roster:
             out.append(({}, name, grade(name)))
     return out
+
+
+def _feedback_lines(assignment, name, row):
+    """The lines of one student's feedback file, in the current language."""
+    lines = [tr("# {assignment}: feedback for {name}", assignment=assignment, name=printable(name))]
+    lines.append("")
+    score = f"{points_text(row['total'])} / {points_text(row['possible'])}"
+    lines.append(
+        tr("Automatic part: **{score}** ({status})", score=score, status=_status(row["status"]))
+    )
+    lines.append("")
+    if row.get("error"):
+        if row["status"] == "not graded":
+            lines += [tr("This file was not graded: {error}", error=row["error"]), ""]
+        else:
+            lines += [tr("This file could not be read: {error}", error=row["error"]), ""]
+    for q, hidden, passed, points, message in row.get("feedback", []):
+        if passed:
+            mark = tr("passed")
+        else:
+            mark = tr("not passed (-{points:g})", points=points)
+        if hidden:
+            lines.append(tr("- **{question}**, a hidden test: {mark}", question=q, mark=mark))
+        else:
+            lines.append(tr("- **{question}**, a public test: {mark}", question=q, mark=mark))
+        if not passed or not hidden:
+            lines += ["", "  " + str(message).replace("\n", "\n  "), ""]
+    row_notes = [r[len("note: ") :] for r in row["reasons"] if r.startswith("note: ")]
+    if row_notes:
+        lines += ["", tr("## Notes"), ""] + [f"- {n}" for n in row_notes]
+    return lines
+
+
+def _status(status):
+    """A row's status (a gradebook value, English there) as the feedback file says it."""
+    said = {
+        "graded": tr("graded"),
+        "not graded": tr("not graded"),
+        "timed out": tr("timed out"),
+        "unreadable": tr("unreadable"),
+    }
+    return said.get(status, status)
 
 
 def write_reports(rows, manifest, gradebook, roster=None, marks=None, notes=(),
@@ -282,22 +327,9 @@ def write_reports(rows, manifest, gradebook, roster=None, marks=None, notes=(),
         marks = manual_marks(gradebook, manifest)
     roster = roster or {}
     for name, row in rows.items():
-        lines = [f"# {assignment}: feedback for {printable(name)}", ""]
-        score = f"{points_text(row['total'])} / {points_text(row['possible'])}"
-        lines.append(f"Automatic part: **{score}** ({row['status']})")
-        lines.append("")
-        if row.get("error"):
-            what = "was not graded" if row["status"] == "not graded" else "could not be read"
-            lines += [f"This file {what}: {row['error']}", ""]
-        for q, hidden, passed, points, message in row.get("feedback", []):
-            mark = "passed" if passed else f"not passed (-{points:g})"
-            test = "a hidden test" if hidden else "a public test"
-            lines.append(f"- **{q}**, {test}: {mark}")
-            if not passed or not hidden:
-                lines += ["", "  " + str(message).replace("\n", "\n  "), ""]
-        row_notes = [r[len("note: ") :] for r in row["reasons"] if r.startswith("note: ")]
-        if row_notes:
-            lines += ["", "## Notes", ""] + [f"- {n}" for n in row_notes]
+        # Each student's file is in the language of the student's notebook (score.py).
+        with use(row.get("language", "en")):
+            lines = _feedback_lines(assignment, name, row)
         text = "\n".join(lines) + "\n"
         (out / "feedback" / feedback_name(name)).write_text(text, encoding="utf-8")
     written = [f"# {assignment}: written answers", "",

@@ -8,9 +8,9 @@ filled with the same values. A template without a translation is said in English
 
 The language is, from the first that is set:
 
-1. :func:`use` (a ``with`` block; the in-notebook grader uses it with its ``language=`` argument,
-   the class grader with a submission's notebook setting);
-2. :func:`set_language`, for the rest of the session;
+1. :func:`use` (a ``with`` block, for the thread it runs in; the class grader grades each
+   submission in the language its notebook asks for, ``lstm_lessons_language`` in its metadata);
+2. :func:`set_language`, for the rest of the session (the in-notebook grader's ``language=``);
 3. the environment variable ``LSTM_LESSONS_LANG`` (``zh`` or ``en``);
 4. English.
 """
@@ -18,6 +18,7 @@ The language is, from the first that is set:
 import contextlib
 import os
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,7 +26,16 @@ LANGUAGES = ("en", "zh")
 ENV = "LSTM_LESSONS_LANG"
 CATALOG = Path(__file__).resolve().parent / "locale" / "zh_CN.po"
 
-_chosen = []  # a stack: set_language at the bottom, use() above it
+# set_language's choice, for the whole session; use()'s, a stack per thread (the class grader
+# grades several submissions at once in threads, each in its own language).
+_session = []
+_local = threading.local()
+
+
+def _stack():
+    if not hasattr(_local, "stack"):
+        _local.stack = []
+    return _local.stack
 
 
 def _check(language):
@@ -38,8 +48,10 @@ def _check(language):
 
 def language():
     """The language feedback is given in now: ``"en"`` or ``"zh"``."""
-    if _chosen:
-        return _chosen[-1]
+    if _stack():
+        return _stack()[-1]
+    if _session:
+        return _session[-1]
     value = os.environ.get(ENV, "").strip().lower()
     if value.startswith("zh"):
         return "zh"
@@ -48,11 +60,7 @@ def language():
 
 def set_language(language):
     """Give feedback in ``language`` (``"en"`` or ``"zh"``) from now on."""
-    _check(language)
-    if _chosen:
-        _chosen[0] = language
-    else:
-        _chosen.append(language)
+    _session[:] = [_check(language)]
 
 
 @contextlib.contextmanager
@@ -61,11 +69,12 @@ def use(language):
     if language is None:
         yield
         return
-    _chosen.append(_check(language))
+    stack = _stack()
+    stack.append(_check(language))
     try:
         yield
     finally:
-        _chosen.pop()
+        stack.pop()
 
 
 def tr(template, /, **values):

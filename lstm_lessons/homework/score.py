@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .collect import read_cells
 from .given import changed_given, given_values
-from .language import tr
+from .language import LANGUAGES, tr, use
 from .runner import TestResult, TimeLimitExceeded, run_question, run_test
 from .sandbox import (
     NO_SANDBOX_WARNING,
@@ -220,11 +220,36 @@ def run_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=Non
     }
 
 
+# Where a notebook asks for its feedback in another language (the Chinese exercise notebooks).
+LANGUAGE_KEY = "lstm_lessons_language"
+
+
+def submission_language(path):
+    """The language a submission's notebook asks its feedback in (``"en"`` or ``"zh"``): its
+    metadata's ``lstm_lessons_language``, English when it has none, a wrong one, or is not a
+    notebook. It chooses only the language of that submission's own feedback."""
+    try:
+        metadata = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
+        value = metadata.get(LANGUAGE_KEY)
+    except (OSError, ValueError, AttributeError):
+        return "en"
+    return value if value in LANGUAGES else "en"
+
+
 def grade_submission(copy, manifest, limits, use_bwrap=True, secret=None, stop=None):
     """One gradebook row: {question: points}, total, possible, status, reasons, feedback.
 
-    An unreadable notebook's row has ``error``: why it could not be read.
+    An unreadable notebook's row has ``error``: why it could not be read. The row's messages
+    are in the language the notebook asks for (:func:`submission_language`), and its
+    ``language`` says which.
     """
+    language = submission_language(copy)
+    with use(language):
+        row = _grade_submission(copy, manifest, limits, use_bwrap, secret, stop)
+    return {**row, "language": language}
+
+
+def _grade_submission(copy, manifest, limits, use_bwrap, secret, stop):
     start = time.monotonic()
     result = run_submission(copy, manifest, limits, use_bwrap, secret, stop)
     graded = {q.name: q for q in result.get("questions", [])}
