@@ -116,6 +116,39 @@ class Book:
         return cls(labels, numbers, sections, equations, titles, objects, terms, cited,
                    config["site"], config["theme"], root)  # fmt: skip
 
+    # How a copy names what it numbers, in English and in the Chinese copies.
+    WORDS = {
+        "en": {
+            "figure": "Fig.",
+            "table": "Table",
+            "code-block": "Listing",
+            "section": "Section",
+            "numbered": "{kind} {number}",
+            "caption": "{kind} {number}.",
+            "equation of": "({number}) of {title}",
+        },
+        "zh": {
+            "figure": "图",
+            "table": "表",
+            "code-block": "代码",
+            "section": "节",
+            "numbered": "{kind}{number}",
+            "caption": "{kind}{number}",
+            "equation of": "{title}中的({number})",
+        },
+    }
+    words = WORDS["en"]
+
+    # A glued value as the copy's language says it, and a glued table's Markdown translated:
+    # as they are, in English; the Chinese copies set both (build()).
+    @staticmethod
+    def say(text):
+        return text
+
+    @staticmethod
+    def translate(markdown):
+        return markdown
+
     def url(self, docname, anchor=""):
         return f"{self.site}{docname}.html" + (f"#{anchor}" if anchor else "")
 
@@ -202,13 +235,13 @@ class Page:
         text = str(self.glued[name]["text/plain"]).strip("'")
         if spec:
             text = f"{float(text):{spec}}"
-        return text
+        return self.book.say(text)
 
     def _md(self, key):
         name = key.partition(":")[0]
         if name not in self.glued or "text/markdown" not in self.glued[name]:
             self.problem(f"nothing glued as Markdown under {name!r}")
-        return self.markdown(str(self.glued[name]["text/markdown"]).strip())
+        return self.markdown(self.book.translate(str(self.glued[name]["text/markdown"]).strip()))
 
     def _target(self, content):
         match = re.fullmatch(r"(?P<title>.*?)\s*<(?P<target>[^<>]+)>", content, re.DOTALL)
@@ -233,11 +266,10 @@ class Page:
     def _number(self, docname, anchor):
         for kind, numbers in self.book.numbers.get(docname, {}).items():
             if anchor in numbers:
-                name = {"figure": "Fig.", "table": "Table", "code-block": "Listing"}[kind]
-                return name, ".".join(map(str, numbers[anchor]))
+                return self.book.words[kind], ".".join(map(str, numbers[anchor]))
         number = self.book.sections.get(docname, {}).get(f"#{anchor}")
         if number:
-            return "Section", ".".join(map(str, number))
+            return self.book.words["section"], ".".join(map(str, number))
         self.problem(f"{docname}#{anchor} has no number in the build")
 
     def role(self, match):
@@ -260,14 +292,18 @@ class Page:
                 text = title.replace("%s", number).replace("{number}", number)
                 text = text.replace("{name}", name or "")
             else:
-                text = f"{kind} {number}"
+                text = self.book.words["numbered"].format(kind=kind, number=number)
             return f"[{text}]({self.book.url(doc, anchor)})"
         if role == "eq":
             if target not in self.book.equations:
                 self.problem(f"no equation {target!r} in the build")
             doc, number = self.book.equations[target]
             text = (
-                f"({number})" if doc == self.docname else f"({number}) of {self.book.titles[doc]}"
+                f"({number})"
+                if doc == self.docname
+                else self.book.words["equation of"].format(
+                    number=number, title=self.book.titles[doc]
+                )
             )
             return text if doc == self.docname else f"[{text}]({self.book.url(doc)})"
         if role in ("cite:t", "cite:p"):
@@ -339,7 +375,8 @@ class Page:
         if label:
             doc, anchor, _ = self._label(label)
             kind, number = self._number(doc, anchor)
-            caption = f"**{kind} {number}.** {caption}"
+            label = self.book.words["caption"].format(kind=kind, number=number)
+            caption = f"**{label}** {caption}"
         return f"![{alt}](attachment:{filename})\n\n{caption}".rstrip()
 
     def _include(self, arg, options):
@@ -477,10 +514,15 @@ def _visible_outputs(outputs):
     return kept
 
 
-def build_copy(page_path, executed, book, first_cell, root=ROOT):
-    """The copy of one page (a notebook node) from its executed notebook."""
+def build_copy(page_path, executed, book, first_cell, root=ROOT, translate=None):
+    """The copy of one page (a notebook node) from its executed notebook. ``translate`` (a
+    Markdown cell's source -> its translation) makes a copy in another language."""
     docname = page_path.relative_to(root).with_suffix("").as_posix()
     source = jupytext.read(page_path)
+    if translate is not None:
+        for cell in source.cells:
+            if cell.cell_type == "markdown":
+                cell.source = translate(cell.source)
     glued, volatile = glued_values(executed)
     code_run = [c for c in executed.cells if c.cell_type == "code"]
     code_page = [c for c in source.cells if c.cell_type == "code"]
@@ -571,11 +613,24 @@ def _pin_volatile(executed, committed):
     return executed
 
 
-def build(root=ROOT, build_dir=BUILD, committed=None):
+# The Chinese copies: notebooks/zh/<name>.ipynb, from the catalogs of the Chinese edition (built
+# into _build/zh, published under zh/), linking to its pages.
+ZH = "zh"
+ZH_BUILD = BUILD / "zh" / "_build"
+
+
+def build(root=ROOT, build_dir=BUILD, committed=None, zh_build=ZH_BUILD):
     """Every copy: {path relative to the repository: notebook}. With ``committed`` (a dict of
-    the same form), values that change per run are taken from the committed copies."""
+    the same form), values that change per run are taken from the committed copies. With
+    ``zh_build`` (the Chinese edition's build), the Chinese copies too."""
     book = Book.from_build(build_dir, root)
     first_cell = first_cell_source(book.theme, release(root))
+    chinese = None
+    if zh_build is not None:
+        chinese = Book.from_build(zh_build, root)
+        chinese.site = f"{book.site}{ZH}/"
+        chinese.words = Book.WORDS[ZH]
+        chinese.say = _glued_in_chinese(root)
     copies = {}
     for page in sources(root):
         rel = copy_path(page.relative_to(root).with_suffix("").as_posix())
@@ -583,7 +638,40 @@ def build(root=ROOT, build_dir=BUILD, committed=None):
         if committed and rel in committed:
             executed = _pin_volatile(executed, committed[rel])
         copies[rel] = build_copy(page, executed, book, first_cell, root)
+        if chinese is not None:
+            rel_zh = f"{COPY_DIR}/{ZH}/{PurePosixPath(rel).name}"
+            if committed and rel_zh in committed:
+                executed = _pin_volatile(executed, committed[rel_zh])
+            translate = _translator(page.relative_to(root).with_suffix("").as_posix())
+            chinese.translate = translate
+            copies[rel_zh] = build_copy(page, executed, chinese, first_cell, root, translate)
     return copies
+
+
+def _glued_in_chinese(root=ROOT):
+    """A glued value as the Chinese edition says it (tools/sphinx_i18n.py, the same rules)."""
+    import sphinx_i18n
+
+    rules = sphinx_i18n._rules(str(root / "locales" / "zh_CN" / "glued_values.yml"))
+    return lambda text: sphinx_i18n.say_glued(text, rules)
+
+
+def _translator(docname):
+    """A Markdown cell's source -> its Chinese, from the page's catalog; a paragraph without a
+    translation is an error (tools/translate_notebooks.py)."""
+    import translate_notebooks
+
+    from lstm_lessons.homework.language import read_po
+
+    catalog = read_po(translate_notebooks.translations.CATALOG_DIR / f"{docname}.po")
+
+    def translate(source):
+        text, missing = translate_notebooks.translate_markdown(source, catalog)
+        if missing:
+            raise ValueError(f"{docname}: not translated: {missing[0][:80]!r}")
+        return text
+
+    return translate
 
 
 # --- Checks --------------------------------------------------------------------------------

@@ -34,14 +34,20 @@ SUBFOLDER = "zh"
 METADATA_KEY = "lstm_lessons_language"
 MANIFEST_KEY = "lstm_lessons"
 _GRADER = re.compile(r'Grader\((["\'])([\w-]+)\1\)')
+# MyST syntax that CommonMark reads as a paragraph: a label target, a comment, a block break.
+_MYST_ONLY = re.compile(r"^(\([\w:.-]+\)=|% |\+\+\+)")
 _RELATIVE_LINK = re.compile(r"\]\((?!https?:|mailto:|#|/)([^)\s]+)\)")
 
 
 def _markdown():
     from markdown_it import MarkdownIt
+    from mdit_py_plugins.colon_fence import colon_fence_plugin
+    from mdit_py_plugins.deflist import deflist_plugin
     from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-    return MarkdownIt("commonmark").enable("table").use(dollarmath_plugin, allow_space=True)
+    # The book's Markdown (_config.yml: MyST with tables, math, definition lists, ::: fences).
+    md = MarkdownIt("commonmark").enable("table").use(dollarmath_plugin, allow_space=True)
+    return md.use(deflist_plugin).use(colon_fence_plugin)
 
 
 def _key(text):
@@ -55,7 +61,7 @@ def translate_markdown(source, catalog):
     missing = []
     replaced = {}  # first line -> (last line + 1, new text)
     for token in _markdown().parse(source):
-        if token.type == "fence" and token.map is not None:
+        if token.type in ("fence", "colon_fence") and token.map is not None:
             start, end = token.map
             body, gaps = _translate_directive(token, lines[start + 1 : end - 1], catalog)
             if body is not None:
@@ -65,7 +71,7 @@ def translate_markdown(source, catalog):
         if token.type != "inline" or token.map is None:
             continue
         key = _key(token.content)
-        if not key or not translations.needs_translation(key):
+        if not key or _MYST_ONLY.match(key) or not translations.needs_translation(key):
             continue
         chinese = catalog.get(key)
         if chinese is None:
