@@ -58,6 +58,15 @@ SCREENSHOTS = {
     "chapter_math_figures": "book/ch03_cell_state.html",
     "exercise": "exercises/ch01_simple_rnn.html",
     "glossary": "book/glossary.html",
+    # The Chinese edition: six pages of the book, an exercise and the glossary, as readers see them.
+    "zh_intro": "zh/book/intro.html",
+    "zh_chapter_1": "zh/book/ch01_simple_rnn.html",
+    "zh_chapter_4": "zh/book/ch04_forget_gate.html",
+    "zh_chapter_7": "zh/book/ch07_output_gate.html",
+    "zh_chapter_12": "zh/book/ch12_gates_at_work.html",
+    "zh_chapter_15": "zh/book/ch15_xlstm.html",
+    "zh_exercise": "zh/exercises/ch04_forget_gate.html",
+    "zh_glossary": "zh/book/glossary.html",
 }
 SCREENSHOT_HEIGHT = 2400  # px of the page, from the top, in each screenshot
 
