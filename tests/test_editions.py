@@ -11,6 +11,7 @@
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,53 @@ def test_the_student_config_excludes_solutions_and_reuses_the_cache(tmp_path):
     }
     assert "sphinx_editions" in config["sphinx"]["local_extensions"]
     assert (tmp_path / "_toc.yml").read_text(encoding="utf-8").startswith("# Written by")
+
+
+def test_the_chinese_edition_is_the_book_in_chinese_from_the_same_cache(tmp_path):
+    editions.write(tmp_path, "zh")
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text(encoding="utf-8"))
+    book = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text(encoding="utf-8"))
+    sphinx = config["sphinx"]["config"]
+    assert config["exclude_patterns"] == book["exclude_patterns"]  # solutions included
+    assert config["execute"]["cache"] == str((ROOT / "_build" / ".jupyter_cache").resolve())
+    assert sphinx["language"] == "zh_CN" and sphinx["gettext_compact"] is False
+    assert sphinx["locale_dirs"] == [str((ROOT / "locales").resolve())]
+    assert sphinx["lstm_lessons_require_translation"] is True
+    assert sphinx["lstm_lessons_other_language"]["prefix"] == "../"
+    assert book["sphinx"]["config"]["lstm_lessons_other_language"]["prefix"] == "zh/"
+    # The search cuts Chinese text into words, the glossary's terms among them.
+    assert sphinx["html_search_language"] == "zh"
+    words = Path(sphinx["html_search_options"]["dict"]).read_text(encoding="utf-8")
+    assert "细胞状态 1000 n" in words and "遗忘门 1000 n" in words
+    # The same pages, the parts' captions in Chinese (from the root page's catalog).
+    english = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    assert [p.get("chapters") for p in toc["parts"]] == [
+        p.get("chapters") for p in english["parts"]
+    ]
+    captions = [p["caption"] for p in toc["parts"]]
+    assert all(re.search("[\u4e00-\u9fff]", c) for c in captions), captions
+    assert editions.translated_toc(english, {})["parts"][1]["caption"].startswith("Part I")
+
+
+def test_the_student_edition_has_no_language_link_and_no_bundle(tmp_path):
+    editions.write(tmp_path)
+    sphinx = yaml.safe_load((tmp_path / "_config.yml").read_text(encoding="utf-8"))["sphinx"]
+    assert sphinx["config"]["lstm_lessons_other_language"] is None
+    assert sphinx["config"]["lstm_lessons_bundle"] is None
+
+
+def test_the_gettext_build_renders_outputs_so_that_their_alt_text_is_extracted():
+    book = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config = editions.gettext_config(book)["sphinx"]["config"]
+    overrides = {(b, mime) for b, mime, _ in config["nb_mime_priority_overrides"]}
+    assert ("gettext", "image/png") in overrides and ("gettext", "text/markdown") in overrides
+    assert config["gettext_location"] is False and config["gettext_uuid"] is False
+
+
+def test_a_bad_edition_says_which_there_are(tmp_path):
+    with pytest.raises(ValueError, match="edition must be one of student, zh, got 'fr'"):
+        editions.write(tmp_path, "fr")
 
 
 # --- Hidden tests ----------------------------------------------------------------------------
