@@ -280,3 +280,21 @@ def test_notebooks_written_here_are_real_notebooks(tmp_path):
     # (the helper the other grading tests build their classes with)
     notebook(tmp_path / "x.ipynb", ["value = 7\n"])
     assert json.loads(Path(tmp_path / "x.ipynb").read_text())["cells"][0]["source"]
+
+
+def test_each_feedback_file_is_in_the_language_of_its_notebook(tmp_path):
+    # A Chinese notebook's row says "zh" (score.submission_language); its feedback file is in
+    # Chinese, the English one's beside it stays English.
+    rows = {"en.ipynb": _row(0, reasons=["note: the output was cut"]), "zh.ipynb": _row(0)}
+    rows["zh.ipynb"]["language"] = "zh"
+    rows["zh.ipynb"]["reasons"] = ["note: 输出被截断"]
+    out = tmp_path / "gradebook.csv"
+    write_gradebook(rows, TOY, out)
+    reports = write_reports(rows, TOY, out)
+    english = (reports / "feedback" / "en.ipynb.md").read_text(encoding="utf-8")
+    chinese = (reports / "feedback" / "zh.ipynb.md").read_text(encoding="utf-8")
+    assert "Automatic part: **0 / 4** (graded)" in english and "## Notes" in english
+    assert "- **q1**, a public test: not passed (-1)" in english
+    assert "自动评分部分：**0 / 4**（已评分）" in chinese and "## 备注" in chinese
+    assert "- **q1**，一项公开测试：未通过（-1）" in chinese
+    assert "Automatic" not in chinese and "passed" not in chinese
