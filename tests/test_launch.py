@@ -185,6 +185,30 @@ def test_an_ipynb_page_keeps_the_themes_colab_button():
     assert problem is None and context == before
 
 
+def test_the_chinese_edition_opens_the_chinese_copies():
+    # A chapter: its copy in notebooks/zh; an exercise page: exercises/zh; none: the English.
+    context = theme_buttons("book/ch01_simple_rnn", ".md")
+    problem = sphinx_launch.point_launch_buttons_at_copies(
+        OPTIONS, "book/ch01_simple_rnn", ".md", lambda p: True, context, "zh"
+    )
+    assert problem is None
+    assert launch_buttons(context)["Binder"] == "binder-url/notebooks/zh/ch01_simple_rnn.ipynb"
+    assert launch_buttons(context)["Colab"].endswith("/spring/notebooks/zh/ch01_simple_rnn.ipynb")
+    context = theme_buttons("exercises/ch04_forget_gate", ".ipynb")
+    sphinx_launch.point_launch_buttons_at_copies(
+        OPTIONS, "exercises/ch04_forget_gate", ".ipynb", lambda p: True, context, "zh"
+    )
+    assert launch_buttons(context)["Colab"].endswith("/exercises/zh/ch04_forget_gate.ipynb")
+    assert launch_buttons(context)["Binder"] == "binder-url/exercises/zh/ch04_forget_gate.ipynb"
+    context = theme_buttons("exercises/ch04_forget_gate", ".ipynb")
+    english_only = lambda p: "/zh/" not in p  # noqa: E731
+    sphinx_launch.point_launch_buttons_at_copies(
+        OPTIONS, "exercises/ch04_forget_gate", ".ipynb", english_only, context, "zh"
+    )
+    assert launch_buttons(context)["Binder"] == "binder-url/exercises/ch04_forget_gate.ipynb"
+    assert sphinx_launch.localized("exercises/x.ipynb", None, bool) == "exercises/x.ipynb"
+
+
 def test_a_page_without_launch_buttons_is_left_alone():
     context = {"header_buttons": [{"type": "group", "label": "download-buttons", "buttons": []}]}
     before = copy.deepcopy(context)
@@ -197,7 +221,9 @@ def test_a_page_without_launch_buttons_is_left_alone():
 
 # --- The extension in a small Sphinx build -------------------------------------------------
 
-PAGE = MYST_HEADER + """
+PAGE = (
+    MYST_HEADER
+    + """
 # Page
 
 Open {binder}`../exercises/ex.ipynb` or {colab}`the notebook in Colab <../exercises/ex.ipynb>`.
@@ -207,6 +233,7 @@ Open {binder}`../exercises/ex.ipynb` or {colab}`the notebook in Colab <../exerci
 1 + 1
 ```
 """
+)
 
 
 def small_build(tmp_path, extra="", copy=True):

@@ -146,6 +146,7 @@ def chinese_config(config, cache, root=ROOT):
             "tooltip": "English edition",
         },
         lstm_lessons_require_translation=True,
+        lstm_lessons_notebook_language="zh",
         lstm_lessons_bundle="../lstm-lessons-notebooks.zip",
         lstm_lessons_bundle_tooltip="全部笔记本，中英文版（.zip）",
         lstm_lessons_glued_values=str(

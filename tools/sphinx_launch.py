@@ -86,6 +86,16 @@ def copy_path(pagename):
     return PurePosixPath(COPY_DIR, *name.parts[1:]).with_suffix(".ipynb").as_posix()
 
 
+def localized(path, language, exists):
+    """``path`` of a notebook in the repository (``notebooks/x.ipynb``, ``exercises/x.ipynb``) in
+    ``language``: its copy in the folder's ``<language>/`` where there is one, else ``path``."""
+    if not language:
+        return path
+    path = PurePosixPath(path)
+    translated = (path.parent / language / path.name).as_posix()
+    return translated if exists(translated) else path.as_posix()
+
+
 def _launch_group(context):
     for button in context.get("header_buttons", []):
         if button.get("label") == "launch-buttons":
@@ -93,24 +103,35 @@ def _launch_group(context):
     return None
 
 
-def point_launch_buttons_at_copies(theme_options, pagename, source_suffix, copy_exists, context):
+def point_launch_buttons_at_copies(
+    theme_options, pagename, source_suffix, copy_exists, context, language=None
+):
     """Point the launch buttons (Colab, Binder, JupyterHub) of a Markdown notebook page at its
     notebook copy, or, without a copy, drop them.
 
     The copy is what a reader should open outside the site: Colab opens only ``.ipynb`` files,
     and on Binder or a hub the ``.md`` page would show the book's MyST syntax raw, which the
     copy resolves. Returns a warning for the page, or None. ``copy_exists(path)`` says whether
-    the repository holds ``path``.
+    the repository holds ``path``. With ``language`` (the Chinese edition: ``"zh"``), the buttons
+    open the notebook's copy in that language (``notebooks/zh/``, ``exercises/zh/``).
     """
     group = _launch_group(context)
-    if group is None or source_suffix != ".md":
+    if group is None:
+        return None
+    if source_suffix != ".md":
+        if language:
+            _point_at_translation(theme_options, pagename, source_suffix, copy_exists, group,
+                                  language)  # fmt: skip
         return None
     buttons = group["buttons"]
     launch = [b for b in buttons if b.get("text") in LAUNCHERS]
     if not launch:
         return None
     if pagename.startswith(f"{SOURCE_DIR}/"):
-        copy = repo_path(theme_options, copy_path(pagename))
+        copy = repo_path(
+            theme_options,
+            localized(copy_path(pagename), language, _in_repo(theme_options, copy_exists)),
+        )
         source = repo_path(theme_options, f"{pagename}{source_suffix}")
         if copy_exists(copy):
             for button in launch:
@@ -140,6 +161,26 @@ def point_launch_buttons_at_copies(theme_options, pagename, source_suffix, copy_
     )
 
 
+def _in_repo(theme_options, exists):
+    """``exists`` for a path from the repository's book folder (``repo_path``)."""
+    return lambda path: exists(repo_path(theme_options, path))
+
+
+def _point_at_translation(theme_options, pagename, source_suffix, exists, group, language):
+    """An exercise or solution page's buttons open its copy in ``language``."""
+    source = f"{pagename}{source_suffix}"
+    translated = localized(source, language, _in_repo(theme_options, exists))
+    if translated == source:
+        return
+    old, new = repo_path(theme_options, source), repo_path(theme_options, translated)
+    for button in group["buttons"]:
+        if button.get("text") in LAUNCHERS and "url" in button:
+            url = button["url"]
+            for a, b in ((old, new), (quote(old, safe=""), quote(new, safe=""))):
+                url = url.replace(a, b)
+            button["url"] = url
+
+
 def _html_page_context(app, pagename, templatename, context, doctree):
     if doctree is None or pagename not in app.env.all_docs:
         return
@@ -152,6 +193,7 @@ def _html_page_context(app, pagename, templatename, context, doctree):
         Path(app.env.doc2path(pagename)).suffix,
         lambda path: (repo_root / path).is_file(),
         context,
+        app.config.lstm_lessons_notebook_language,
     )
     if problem:
         logger.warning(problem, location=pagename)
@@ -164,13 +206,19 @@ def _publish_copies(app, exception):
     options = app.config.html_theme_options
     prefix = repo_path(options, "").strip("/")
     repo_root = Path(app.srcdir).joinpath(*[".."] * len(PurePosixPath(prefix).parts))
+    language = app.config.lstm_lessons_notebook_language
+    exists = _in_repo(options, lambda path: (repo_root / path).is_file())
     for docname in sorted(app.env.all_docs):
-        if not docname.startswith(f"{SOURCE_DIR}/") or not app.env.doc2path(docname).endswith(
-            ".md"
-        ):
-            continue
-        copy = repo_root / repo_path(options, copy_path(docname))
         published = Path(app.outdir, "_sources", f"{docname}.ipynb")
+        if app.env.doc2path(docname).endswith(".ipynb"):
+            # An exercise or solution page: in another language, its translated copy.
+            source = localized(f"{docname}.ipynb", language, exists)
+            if source != f"{docname}.ipynb" and published.is_file():
+                published.write_bytes((repo_root / repo_path(options, source)).read_bytes())
+            continue
+        if not docname.startswith(f"{SOURCE_DIR}/"):
+            continue
+        copy = repo_root / repo_path(options, localized(copy_path(docname), language, exists))
         if copy.is_file() and published.is_file():
             published.write_bytes(copy.read_bytes())
 
@@ -198,6 +246,11 @@ class LaunchRole(ReferenceRole):
         if not (Path(env.srcdir) / rel).is_file():
             return self._fail(f"{self.target!r} is not a file of the book ({rel})")
         options = env.config.html_theme_options
+        rel = localized(
+            rel,
+            env.config.lstm_lessons_notebook_language,
+            lambda p: (Path(env.srcdir) / p).is_file(),
+        )
         try:
             url = launch_url(self.service, options, repo_path(options, rel))
         except ValueError as error:
@@ -211,6 +264,8 @@ class LaunchRole(ReferenceRole):
 
 
 def setup(app):
+    # The Chinese edition opens and offers the Chinese copies of the notebooks (editions.py).
+    app.add_config_value("lstm_lessons_notebook_language", None, "env")
     for service in SERVICE_KEY:
         app.add_role(service, LaunchRole(service))
     # After sphinx-book-theme's add_launch_buttons (priority 501) has made the buttons.
