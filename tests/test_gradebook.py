@@ -287,7 +287,7 @@ def test_each_feedback_file_is_in_the_language_of_its_notebook(tmp_path):
     # Chinese, the English one's beside it stays English.
     rows = {"en.ipynb": _row(0, reasons=["note: the output was cut"]), "zh.ipynb": _row(0)}
     rows["zh.ipynb"]["language"] = "zh"
-    rows["zh.ipynb"]["reasons"] = ["note: 输出被截断"]
+    rows["zh.ipynb"]["reasons"] = ["note: 输出被截断", "note: near-duplicate: 与参考答案相同"]
     out = tmp_path / "gradebook.csv"
     write_gradebook(rows, TOY, out)
     reports = write_reports(rows, TOY, out)
@@ -297,4 +297,5 @@ def test_each_feedback_file_is_in_the_language_of_its_notebook(tmp_path):
     assert "- **q1**, a public test: not passed (-1)" in english
     assert "自动评分部分：**0 / 4**（已评分）" in chinese and "## 备注" in chinese
     assert "- **q1**，一项公开测试：未通过（-1）" in chinese
-    assert "Automatic" not in chinese and "passed" not in chinese
+    assert "- 与已发布答案或他人提交近似重复：与参考答案相同" in chinese
+    assert "Automatic" not in chinese and "passed" not in chinese and "duplicate" not in chinese

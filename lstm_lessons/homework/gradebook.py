@@ -295,10 +295,20 @@ def _feedback_lines(assignment, name, row):
             lines.append(tr("- **{question}**, a public test: {mark}", question=q, mark=mark))
         if not passed or not hidden:
             lines += ["", "  " + str(message).replace("\n", "\n  "), ""]
-    row_notes = [r[len("note: ") :] for r in row["reasons"] if r.startswith("note: ")]
+    row_notes = [_note(r[len("note: ") :]) for r in row["reasons"] if r.startswith("note: ")]
     if row_notes:
         lines += ["", tr("## Notes"), ""] + [f"- {n}" for n in row_notes]
     return lines
+
+
+def _note(note):
+    """A note as the feedback file says it: its marker (kept in English in the gradebook, where
+    the summary counts the duplicates by it) in the file's language."""
+    if note.startswith("duplicate: "):
+        return tr("duplicate: {note}", note=note[len("duplicate: ") :])
+    if note.startswith("near-duplicate: "):
+        return tr("near-duplicate: {note}", note=note[len("near-duplicate: ") :])
+    return note
 
 
 def _status(status):
