@@ -95,7 +95,8 @@ help:
 	@echo "make browser    build the book, then open every page in headless Chromium"
 	@echo "make benchmarks rerun benchmarks/bench_lstm.py into the JSON the Benchmarks page reads"
 	@echo "make install    only create $(VENV) and install requirements.txt and the package"
-	@echo "make exercises  rebuild exercises/, solutions/ and the public checks from exercises_src/"
+	@echo "make exercises  rebuild exercises/, solutions/ (and their Chinese copies in zh/) and the"
+	@echo "                public checks from exercises_src/"
 	@echo "make notebooks  rewrite notebooks/, the chapters' .ipynb copies that Colab opens"
 	@echo "make handout    write the exercise notebooks alone into $(BUILD_DIR)/handout (for a hub)"
 	@echo "make clean      remove $(BUILD_DIR)"
@@ -260,11 +261,14 @@ benchmarks: $(STAMP)
 exercises: $(STAMP)
 	@$(START); \
 	$(BIN)/python tools/build_exercises.py; \
+	$(BIN)/python tools/translate_notebooks.py || { echo "exercises: the Chinese copies need \
+	the new English translated (python tools/translations.py update, then check)" >&2; exit 1; }; \
 	$(STOP)
 
 # Writes notebooks/<name>.ipynb, the copy of each Markdown notebook book/<name>.md that a
 # chapter's launch buttons open (prose resolved, figures in place, outputs as built), from the
-# notebooks the book build executed; `make test` fails until they match (stage copies).
+# notebooks the book build executed, and its Chinese copy notebooks/zh/<name>.ipynb; `make test`
+# fails until they match (stage copies).
 notebooks: $(STAMP) book
 	@$(START); \
 	$(BIN)/python tools/build_notebooks.py; \
