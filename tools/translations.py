@@ -451,10 +451,7 @@ def check_catalog(path, terms, names):
         if not message.string:
             found.append((message.id, "not translated"))
         elif message.fuzzy:
-            previous = " ".join(message.previous_id) if message.previous_id else "?"
-            found.append(
-                (message.id, f"out of date: translated from the old English {previous[:80]!r}")
-            )
+            found.append((message.id, "out of date: its English changed since it was translated"))
         else:
             problems = entry_problems(message.id, message.string, terms, names)
             found += [(message.id, p) for p in problems]
