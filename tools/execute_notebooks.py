@@ -78,7 +78,17 @@ def notebooks(root: Path) -> list[Path]:
 
 
 def quiet_stderr(log: Path):
-    """Send a worker's stderr, and so its kernels' (a transport warning at every start), to LOG."""
+    """Send a worker's stderr, and so its kernels' (a transport warning at every start), to LOG.
+
+    Also: a worker never truncates the cache. jupyter-cache trims the cache to its limit each
+    time it stores a notebook, by listing the records to keep and then deleting every other;
+    a record that another worker added between the two queries is deleted before its notebook
+    file is written, and that worker's store fails ("Notebook file does not exist for cache
+    record"). The book's cache holds one record per page, far below the limit.
+    """
+    from jupyter_cache.cache.main import JupyterCacheBase
+
+    JupyterCacheBase.truncate_caches = lambda self: None
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 2)
     os.close(fd)
