@@ -31,15 +31,6 @@ LIMITS = Limits(cell_timeout_s=120, test_timeout_s=120, timeout_s=600)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture(autouse=True)
-def _english(monkeypatch):
-    monkeypatch.delenv(language.ENV, raising=False)
-    saved = list(language._session)
-    language._session.clear()
-    yield
-    language._session[:] = saved
-
-
 def _source(cell):
     return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 

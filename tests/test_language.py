@@ -22,15 +22,6 @@ translations = load_tool("translations")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def _english(monkeypatch):
-    monkeypatch.delenv(language.ENV, raising=False)
-    saved = list(language._session)
-    language._session.clear()
-    yield
-    language._session[:] = saved
-
-
 @pytest.fixture
 def catalog(monkeypatch):
     entries = {"{name}: all checks passed": "{name}：全部检查通过"}
