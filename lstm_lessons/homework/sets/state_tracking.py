@@ -210,6 +210,7 @@ def check_parity_unit(parity_unit, parity_from_h, cases=PARITY_CASES, long=True)
     """Check ``parity_unit(bits) -> h`` and ``parity_from_h(h) -> parity`` (see the module)."""
     name = display_name(parity_unit, "parity_unit")
     readout = display_name(parity_from_h, "parity_from_h")
+    both = tr("{name} and {readout}", name=name, readout=readout)  # who failed, said once
     if "cumsum" in source_of(parity_unit):
         fail(
             tr(
@@ -263,7 +264,7 @@ def check_parity_unit(parity_unit, parity_from_h, cases=PARITY_CASES, long=True)
                 bits,
                 labels,
                 want,
-                tr("{name} and {readout}", name=name, readout=readout),
+                both,
                 tr("random streams of {T} steps", T=T),
             )
     if long:
@@ -281,7 +282,7 @@ def check_parity_unit(parity_unit, parity_from_h, cases=PARITY_CASES, long=True)
                 bits,
                 labels,
                 want,
-                tr("{name} and {readout}", name=name, readout=readout),
+                both,
                 tr("streams of {T:,} steps (all zeros, all ones, random)", T=LONG_T),
             )
     a0, a1 = coefs[0], coefs[1]
